@@ -1,0 +1,153 @@
+//! The command line, exactly as DESIGN.md's contract names it. Parsing only;
+//! `commands` does the work.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::storage::{AccountName, Role};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "testimony",
+    version,
+    about = "A secure intake server for human-rights testimony"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory: keys, the default desk and its first admin.
+    Init(InitArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Run the public and the review listener.
+    Serve(ServeArgs),
+    /// A throwaway server on 127.0.0.1 with a demo admin: the first look.
+    Demo(DemoArgs),
+    /// Check or print the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Offline: decrypt every statement and file with the recovery key.
+    Export(ExportArgs),
+    /// A consistent copy (ciphertext only) of the data directory.
+    Backup(BackupArgs),
+    /// Restore a backup into a new data directory.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The data directory to create (must not exist, or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Name of the first admin account.
+    #[arg(long, value_name = "NAME")]
+    pub admin: AccountName,
+    /// File whose first line is the admin's password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: PathBuf,
+    /// Where to write the organization recovery key (created 0600; keep it
+    /// offline, never on this server).
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key_out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an account and print its TOTP secret.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[arg(long, value_name = "NAME")]
+    pub name: AccountName,
+    #[arg(long, value_name = "admin|reviewer|investigator")]
+    pub role: Role,
+    /// File whose first line is the new account's password.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: PathBuf,
+    /// The organization recovery key: also make the account a member of the
+    /// default desk.
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML file with any of: data, listen, review_listen, allow_non_loopback.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// The public (witness) listener, e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// The review listener, e.g. 127.0.0.1:8081.
+    #[arg(long, value_name = "ADDR")]
+    pub review_listen: Option<SocketAddr>,
+    /// Allow listening on addresses other than loopback.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The public listener (a free port is chosen if this one is taken).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The review listener (a free port is chosen if this one is taken).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    pub review_listen: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain and signatures; exit 0 when intact.
+    Verify {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// A checkpoint saved elsewhere: also check the log still extends it.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print the latest signed checkpoint, to keep off the server.
+    Checkpoint {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+}

@@ -1,0 +1,97 @@
+//! `testimony user add`: a new account, optionally a member of the default
+//! desk (which needs the recovery key, to unwrap the desk key offline).
+
+use crate::auth::accounts;
+use crate::cli::UserAddArgs;
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{KdfParams, read_identity_file};
+use crate::custody::{self, CustodyError};
+use crate::storage::{Holder, Store};
+
+use super::read_password_file;
+
+pub fn add(args: &UserAddArgs) -> Result<(), String> {
+    let password = read_password_file(&args.password_file)?;
+    let store = Store::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
+    if store
+        .account(&args.name)
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!("the account {} already exists", args.name));
+    }
+    let server = store.server().map_err(|e| e.to_string())?;
+
+    // Unwrap the default desk key first: a wrong recovery key must fail
+    // before anything is written.
+    let desk_key = match &args.recovery_key {
+        None => None,
+        Some(path) => {
+            let recovery = read_identity_file(path)?;
+            if recovery.recipient() != server.recovery_recipient {
+                return Err(format!(
+                    "{} is not this data directory's recovery key (its public key differs)",
+                    path.display()
+                ));
+            }
+            let desk = store
+                .desk(&server.default_desk)
+                .map_err(|e| e.to_string())?
+                .ok_or("the default desk record is missing")?;
+            let generation = desk
+                .current_key()
+                .ok_or("the default desk has no key")?
+                .generation;
+            let key = custody::unwrap(&store, &desk.id, generation, &Holder::Recovery, &recovery)
+                .map_err(|e| match e {
+                CustodyError::WrongKey => {
+                    format!("{} does not open the default desk key", path.display())
+                }
+                other => other.to_string(),
+            })?;
+            Some((desk, generation, key))
+        }
+    };
+
+    let account = accounts::prepare(
+        args.name.clone(),
+        args.role,
+        &password,
+        KdfParams::DEFAULT,
+        SystemClock.today(),
+    )?;
+    let wraps = match &desk_key {
+        None => vec![],
+        Some((desk, generation, key)) => vec![
+            custody::wrap(
+                key,
+                &desk.id,
+                *generation,
+                Holder::Account(args.name.clone()),
+                &account.record.recipient,
+            )
+            .map_err(|e| e.to_string())?,
+        ],
+    };
+    store
+        .insert_account(&account.record, &wraps)
+        .map_err(|e| e.to_string())?;
+
+    println!(
+        "added {} ({}){}",
+        args.name,
+        args.role.as_str(),
+        if desk_key.is_some() {
+            ", member of the default desk"
+        } else {
+            ""
+        }
+    );
+    let name = args.name.as_str();
+    let secret = account.totp.base32(name)?;
+    let uri = account.totp.otpauth_uri(name)?;
+    println!("totp-secret: {}", secret.as_str());
+    println!("{}", uri.as_str());
+    super::print_qr_if_terminal(&uri);
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! Server configuration: command-line flags, plus an optional TOML file
+//! (`--config FILE`). Flags win over the file. Unknown fields are refused,
+//! and every error names the file, the line, the field and what is expected.
+//! Validated once, here; the rest of the program trusts a `ServeConfig`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The TOML file, as written by an operator. Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The data directory.
+    pub data: Option<PathBuf>,
+    /// The public (witness) listener, e.g. "127.0.0.1:8080".
+    pub listen: Option<SocketAddr>,
+    /// The review listener, e.g. "127.0.0.1:8081".
+    pub review_listen: Option<SocketAddr>,
+    /// Allow binding to addresses other than loopback. Off by default:
+    /// deployments put Tor or a TLS proxy on the same host in front.
+    pub allow_non_loopback: Option<bool>,
+}
+
+impl ConfigFile {
+    pub fn load(path: &Path) -> Result<ConfigFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "cannot read the config file {}: {}",
+                path.display(),
+                e.kind()
+            )
+        })?;
+        toml::from_str(&text).map_err(|e| describe_toml_error(path, &text, &e))
+    }
+}
+
+/// Turns toml's multi-line report into one line: file, line, field, problem.
+fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end_matches('\n').replace('\n', " ");
+    let Some(span) = error.span() else {
+        return format!("config file {}: {message}", path.display());
+    };
+    let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() => format!(
+            "config file {}, line {line_no}, field `{}`: {message}",
+            path.display(),
+            key.trim()
+        ),
+        _ => format!("config file {}, line {line_no}: {message}", path.display()),
+    }
+}
+
+/// The flags of `serve` that may also come from the file.
+#[derive(Debug, Default, Clone)]
+pub struct ServeFlags {
+    pub data: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub review_listen: Option<SocketAddr>,
+    pub allow_non_loopback: bool,
+}
+
+/// A checked configuration for `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+    pub review_listen: SocketAddr,
+}
+
+impl ServeConfig {
+    pub fn resolve(flags: ServeFlags, file: ConfigFile) -> Result<ServeConfig, String> {
+        let data = flags
+            .data
+            .or(file.data)
+            .ok_or("no data directory: give --data DIR (or `data` in the config file)")?;
+        let listen = flags
+            .listen
+            .or(file.listen)
+            .ok_or("no public address: give --listen ADDR (or `listen` in the config file)")?;
+        let review_listen = flags.review_listen.or(file.review_listen).ok_or(
+            "no review address: give --review-listen ADDR (or `review_listen` in the config file)",
+        )?;
+        let allow_non_loopback =
+            flags.allow_non_loopback || file.allow_non_loopback.unwrap_or(false);
+
+        if listen == review_listen {
+            return Err(format!(
+                "the public and the review listener must differ (both are {listen})"
+            ));
+        }
+        for (what, addr) in [("public", listen), ("review", review_listen)] {
+            if !addr.ip().is_loopback() && !allow_non_loopback {
+                return Err(format!(
+                    "refusing to bind the {what} listener to {addr}, which is not a loopback address: \
+                     put Tor or a TLS proxy on this host in front of it, or pass --allow-non-loopback"
+                ));
+            }
+        }
+        Ok(ServeConfig {
+            data,
+            listen,
+            review_listen,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<ConfigFile, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("testimony.toml");
+        std::fs::write(&path, text).unwrap();
+        ConfigFile::load(&path)
+    }
+
+    fn flags(listen: &str, review: &str) -> ServeFlags {
+        ServeFlags {
+            data: Some("/tmp/x".into()),
+            listen: Some(listen.parse().unwrap()),
+            review_listen: Some(review.parse().unwrap()),
+            allow_non_loopback: false,
+        }
+    }
+
+    #[test]
+    fn unknown_field_is_refused_with_file_line_and_field() {
+        let err = load_str("data = \"/srv/t\"\nlisten_port = 8080\n").unwrap_err();
+        assert!(err.contains("testimony.toml"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("listen_port"), "{err}");
+        assert!(err.contains("expected one of"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_value_names_the_field_and_what_is_expected() {
+        let err = load_str("listen = \"localhost\"\n").unwrap_err();
+        assert!(err.contains("field `listen`"), "{err}");
+        assert!(err.contains("socket address"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file = load_str(
+            "data = \"/from/file\"\nlisten = \"127.0.0.1:1\"\nreview_listen = \"127.0.0.1:2\"\n",
+        )
+        .unwrap();
+        let config = ServeConfig::resolve(flags("127.0.0.1:3", "127.0.0.1:4"), file).unwrap();
+        assert_eq!(config.data, PathBuf::from("/tmp/x"));
+        assert_eq!(config.listen.port(), 3);
+        let file = load_str(
+            "data = \"/from/file\"\nlisten = \"127.0.0.1:1\"\nreview_listen = \"127.0.0.1:2\"\n",
+        )
+        .unwrap();
+        let config = ServeConfig::resolve(ServeFlags::default(), file).unwrap();
+        assert_eq!(config.data, PathBuf::from("/from/file"));
+        assert_eq!(config.review_listen.port(), 2);
+    }
+
+    #[test]
+    fn non_loopback_needs_explicit_permission() {
+        let err = ServeConfig::resolve(flags("0.0.0.0:80", "127.0.0.1:81"), ConfigFile::default())
+            .unwrap_err();
+        assert!(err.contains("--allow-non-loopback"), "{err}");
+        let mut allowed = flags("0.0.0.0:80", "127.0.0.1:81");
+        allowed.allow_non_loopback = true;
+        assert!(ServeConfig::resolve(allowed, ConfigFile::default()).is_ok());
+        assert!(
+            ServeConfig::resolve(flags("[::1]:80", "127.0.0.1:81"), ConfigFile::default()).is_ok()
+        );
+    }
+
+    #[test]
+    fn the_two_listeners_must_differ() {
+        assert!(
+            ServeConfig::resolve(flags("127.0.0.1:80", "127.0.0.1:80"), ConfigFile::default())
+                .is_err()
+        );
+    }
+}

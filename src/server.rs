@@ -1,0 +1,102 @@
+//! `serve`: binds the public and the review listener, runs both until
+//! SIGTERM or SIGINT, lets in-flight requests finish, then flushes storage.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::storage::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Two bound sockets, ready to serve.
+pub struct Listeners {
+    pub public: TcpListener,
+    pub review: TcpListener,
+}
+
+impl Listeners {
+    /// Binds both addresses. An address in use gets a one-line error naming it.
+    pub async fn bind(public: SocketAddr, review: SocketAddr) -> Result<Listeners, String> {
+        Ok(Listeners {
+            public: bind_one("public", public).await?,
+            review: bind_one("review", review).await?,
+        })
+    }
+
+    pub fn public_addr(&self) -> std::io::Result<SocketAddr> {
+        self.public.local_addr()
+    }
+
+    pub fn review_addr(&self) -> std::io::Result<SocketAddr> {
+        self.review.local_addr()
+    }
+}
+
+async fn bind_one(what: &str, addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the address is already in use".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::AddrNotAvailable => "no such address on this host".to_string(),
+            _ => e.to_string(),
+        };
+        format!("cannot listen on {addr} for the {what} listener: {why}")
+    })
+}
+
+/// Serves both listeners until `shutdown` completes, then waits for
+/// in-flight requests and flushes the store.
+pub async fn run(
+    state: AppState,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let public = axum::serve(listeners.public, crate::intake::router(state.clone()))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let review = axum::serve(listeners.review, crate::review::router(state.clone()))
+        .with_graceful_shutdown(stopped(stop_rx));
+    let (public, review) = tokio::join!(public, review);
+
+    let flushed = state.store.flush();
+    public.map_err(|e| format!("the public listener failed: {e}"))?;
+    review.map_err(|e| format!("the review listener failed: {e}"))?;
+    flushed.map_err(|e| format!("could not flush storage at shutdown: {e}"))?;
+    tracing::info!("stopped; storage flushed");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn termination_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight requests"),
+    }
+}

@@ -1,0 +1,336 @@
+//! The data directory: sled for records, files for large sealed objects.
+//! The only module that imports sled. Storage never sees plaintext: record
+//! fields are clear metadata or [`crate::crypto::Sealed`], and objects are
+//! committed only as finished age streams.
+//!
+//! ```text
+//! DIR/FORMAT                  format marker, written last at init
+//! DIR/db/                     sled: server, accounts, desks, desk key wraps
+//! DIR/objects/<xx>/<id>.age   sealed objects
+//! DIR/objects/.partial/       objects being written; emptied at open
+//! ```
+//!
+//! Every change is flushed (fsync) before the call that made it returns, so
+//! whatever a caller acknowledges has reached the disk.
+
+mod durable;
+pub mod format;
+mod objects;
+mod records;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::Transactional;
+use zeroize::Zeroizing;
+
+use crate::crypto::{Sealed, SigningKey};
+
+pub use durable::{create_private_dir, sync_dir};
+pub use objects::{ObjectStore, PendingObject};
+pub use records::{
+    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder,
+    ObjectId, Role, ServerRecord,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{} is not a testimony data directory (no FORMAT file; was `testimony init` interrupted?)", .0.display())]
+    NotADataDir(PathBuf),
+    #[error(
+        "the data directory was written by a newer testimony (format {found}; this build reads format {supported}): upgrade testimony"
+    )]
+    NewerFormat { found: u32, supported: u32 },
+    #[error(
+        "the data directory uses format {found}, which this build cannot read (it reads format {supported})"
+    )]
+    OlderFormat { found: u32, supported: u32 },
+    #[error("the data directory is in use by another process (is `testimony serve` running?)")]
+    InUse,
+    #[error("the data directory is damaged: {0}")]
+    Corrupt(String),
+    #[error("no such record")]
+    NotFound,
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("disk error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<sled::Error> for StorageError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            // sled reports its lock as a generic I/O error with this text.
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                StorageError::InUse
+            }
+            sled::Error::Io(io) => StorageError::Io(io),
+            sled::Error::Corruption { .. } => {
+                StorageError::Corrupt("the record database is corrupt".into())
+            }
+            other => StorageError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+const TREE_META: &str = "meta";
+const TREE_ACCOUNTS: &str = "accounts";
+const TREE_DESKS: &str = "desks";
+const TREE_DESK_KEYS: &str = "desk_keys";
+
+const META_SERVER: &[u8] = b"server";
+const META_SIGNING_SEED: &[u8] = b"signing_seed";
+
+/// What `init` writes, all at once.
+pub struct InitialRecords<'a> {
+    pub server: ServerRecord,
+    pub signing_key: &'a SigningKey,
+    pub desk: DeskRecord,
+    pub admin: AccountRecord,
+    pub wraps: Vec<DeskKeyWrap>,
+}
+
+/// An open data directory. Holds sled's exclusive lock: one process at a time.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    meta: sled::Tree,
+    accounts: sled::Tree,
+    desks: sled::Tree,
+    desk_keys: sled::Tree,
+    objects: ObjectStore,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.dir.display())
+    }
+}
+
+impl Store {
+    /// Creates a data directory's contents in `dir` (which must be empty)
+    /// and writes the initial records. The FORMAT marker comes last, so an
+    /// interrupted init leaves a directory that `open` refuses.
+    pub fn create(dir: &Path, initial: InitialRecords<'_>) -> Result<Store, StorageError> {
+        if dir.join("FORMAT").exists() || dir.join("db").exists() {
+            return Err(StorageError::AlreadyExists(dir.display().to_string()));
+        }
+        let store = Self::open_unchecked(dir)?;
+        store.put_json(&store.meta, META_SERVER, &initial.server)?;
+        store
+            .meta
+            .insert(META_SIGNING_SEED, &initial.signing_key.seed()[..])?;
+        store.put_json(&store.desks, initial.desk.id.0.as_bytes(), &initial.desk)?;
+        store.insert_account(&initial.admin, &initial.wraps)?;
+        store.flush()?;
+        format::write(dir)?;
+        Ok(store)
+    }
+
+    /// Opens an existing data directory: checks the format, takes the lock,
+    /// and removes leftovers of interrupted writes.
+    pub fn open(dir: &Path) -> Result<Store, StorageError> {
+        format::check(dir)?;
+        if !dir.join("db").is_dir() {
+            return Err(StorageError::Corrupt(
+                "the record database (db/) is missing".into(),
+            ));
+        }
+        let store = Self::open_unchecked(dir)?;
+        if store.meta.get(META_SERVER)?.is_none() {
+            return Err(StorageError::Corrupt("the server record is missing".into()));
+        }
+        Ok(store)
+    }
+
+    fn open_unchecked(dir: &Path) -> Result<Store, StorageError> {
+        create_private_dir(dir)?;
+        let db_dir = dir.join("db");
+        create_private_dir(&db_dir)?;
+        let db = sled::Config::new()
+            .path(&db_dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()?;
+        let objects = ObjectStore::open(dir)?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            meta: db.open_tree(TREE_META)?,
+            accounts: db.open_tree(TREE_ACCOUNTS)?,
+            desks: db.open_tree(TREE_DESKS)?,
+            desk_keys: db.open_tree(TREE_DESK_KEYS)?,
+            db,
+            objects,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Forces every change so far to disk (fsync).
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn objects(&self) -> &ObjectStore {
+        &self.objects
+    }
+
+    // --- server ------------------------------------------------------------
+
+    pub fn server(&self) -> Result<ServerRecord, StorageError> {
+        self.get_json(&self.meta, META_SERVER)?
+            .ok_or(StorageError::NotFound)
+    }
+
+    pub fn signing_key(&self) -> Result<SigningKey, StorageError> {
+        let seed = Zeroizing::new(
+            self.meta
+                .get(META_SIGNING_SEED)?
+                .ok_or(StorageError::NotFound)?
+                .to_vec(),
+        );
+        SigningKey::from_seed(&seed).map_err(StorageError::Corrupt)
+    }
+
+    // --- accounts ----------------------------------------------------------
+
+    pub fn account(&self, name: &AccountName) -> Result<Option<AccountRecord>, StorageError> {
+        self.get_json(&self.accounts, name.as_str().as_bytes())
+    }
+
+    pub fn accounts(&self) -> Result<Vec<AccountRecord>, StorageError> {
+        self.accounts.iter().values().map(|v| decode(&v?)).collect()
+    }
+
+    /// Adds a new account together with the desk keys wrapped to it, in one
+    /// transaction; refuses a name that exists.
+    pub fn insert_account(
+        &self,
+        account: &AccountRecord,
+        wraps: &[DeskKeyWrap],
+    ) -> Result<(), StorageError> {
+        let key = account.name.as_str().as_bytes().to_vec();
+        let value = encode(account)?;
+        let wraps: Vec<(Vec<u8>, Vec<u8>)> = wraps
+            .iter()
+            .map(|w| {
+                (
+                    wrap_key(&w.desk, w.generation, &w.holder),
+                    w.sealed.as_bytes().to_vec(),
+                )
+            })
+            .collect();
+        let result = (&self.accounts, &self.desk_keys).transaction(|(accounts, desk_keys)| {
+            if accounts.get(&key)?.is_some() {
+                return sled::transaction::abort(());
+            }
+            accounts.insert(key.as_slice(), value.as_slice())?;
+            for (k, v) in &wraps {
+                desk_keys.insert(k.as_slice(), v.as_slice())?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.flush(),
+            Err(sled::transaction::TransactionError::Abort(())) => Err(
+                StorageError::AlreadyExists(format!("the account {}", account.name)),
+            ),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Replaces an existing account record.
+    pub fn update_account(&self, account: &AccountRecord) -> Result<(), StorageError> {
+        let key = account.name.as_str().as_bytes();
+        if self.accounts.get(key)?.is_none() {
+            return Err(StorageError::NotFound);
+        }
+        self.put_json(&self.accounts, key, account)?;
+        self.flush()
+    }
+
+    // --- desks -------------------------------------------------------------
+
+    pub fn desk(&self, id: &DeskId) -> Result<Option<DeskRecord>, StorageError> {
+        self.get_json(&self.desks, id.0.as_bytes())
+    }
+
+    pub fn desks(&self) -> Result<Vec<DeskRecord>, StorageError> {
+        self.desks.iter().values().map(|v| decode(&v?)).collect()
+    }
+
+    pub fn desk_key_wrap(
+        &self,
+        desk: &DeskId,
+        generation: u32,
+        holder: &Holder,
+    ) -> Result<Option<Sealed>, StorageError> {
+        Ok(self
+            .desk_keys
+            .get(wrap_key(desk, generation, holder))?
+            .map(|v| Sealed::from_stored(v.to_vec())))
+    }
+
+    /// Stores (or replaces) one wrapped desk key.
+    pub fn put_desk_key_wrap(&self, wrap: &DeskKeyWrap) -> Result<(), StorageError> {
+        self.desk_keys.insert(
+            wrap_key(&wrap.desk, wrap.generation, &wrap.holder),
+            wrap.sealed.as_bytes(),
+        )?;
+        self.flush()
+    }
+
+    // --- encoding ----------------------------------------------------------
+
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+    ) -> Result<Option<T>, StorageError> {
+        tree.get(key)?.map(|v| decode(&v)).transpose()
+    }
+
+    fn put_json<T: Serialize>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), StorageError> {
+        tree.insert(key, encode(value)?)?;
+        Ok(())
+    }
+}
+
+fn wrap_key(desk: &DeskId, generation: u32, holder: &Holder) -> Vec<u8> {
+    format!("{}/{generation:08}/{}", desk.0, holder.key_part()).into_bytes()
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value)
+        .map_err(|e| StorageError::Corrupt(format!("cannot encode a record: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
+    // The serde error names the field but never echoes a value.
+    serde_json::from_slice(bytes).map_err(|e| {
+        StorageError::Corrupt(format!("a record cannot be read: {}", e.classify_name()))
+    })
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            serde_json::error::Category::Data => "a field has the wrong type or is unknown",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
