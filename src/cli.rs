@@ -9,11 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::storage::{AccountName, Role};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "testimony",
-    version,
-    about = "A secure intake server for human-rights testimony"
-)]
+#[command(name = "testimony", version, about = "A secure intake server for human-rights testimony")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -23,20 +23,12 @@ impl Timestamp {
     /// sign-ins), never for anything a witness did.
     pub fn to_rfc3339(self) -> String {
         let secs = self.0 % 86_400;
-        format!(
-            "{}T{:02}:{:02}:{:02}Z",
-            self.day(),
-            secs / 3600,
-            (secs / 60) % 60,
-            secs % 60
-        )
+        format!("{}T{:02}:{:02}:{:02}Z", self.day(), secs / 3600, (secs / 60) % 60, secs % 60)
     }
 }
 
 /// A calendar day (UTC), the only time a witness's actions are kept at.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct Day(i64);
 
@@ -115,12 +107,7 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)] // the one place allowed to read it
     fn now(&self) -> Timestamp {
-        Timestamp(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        )
+        Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
     }
 }
 
@@ -153,10 +140,7 @@ mod tests {
         assert_eq!(Day(0).to_string(), "1970-01-01");
         assert_eq!(Timestamp(951_782_400).day().to_string(), "2000-02-29");
         assert_eq!(Timestamp(1_795_910_400).day().to_string(), "2026-11-29");
-        assert_eq!(
-            Timestamp(1_795_910_400 + 3_661).to_rfc3339(),
-            "2026-11-29T01:01:01Z"
-        );
+        assert_eq!(Timestamp(1_795_910_400 + 3_661).to_rfc3339(), "2026-11-29T01:01:01Z");
     }
 
     #[test]

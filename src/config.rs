@@ -25,13 +25,8 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "cannot read the config file {}: {}",
-                path.display(),
-                e.kind()
-            )
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the config file {}: {}", path.display(), e.kind()))?;
         toml::from_str(&text).map_err(|e| describe_toml_error(path, &text, &e))
     }
 }
@@ -45,11 +40,9 @@ fn describe_toml_error(path: &Path, text: &str, error: &toml::de::Error) -> Stri
     let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
     match line.split_once('=') {
-        Some((key, _)) if !key.trim().is_empty() => format!(
-            "config file {}, line {line_no}, field `{}`: {message}",
-            path.display(),
-            key.trim()
-        ),
+        Some((key, _)) if !key.trim().is_empty() => {
+            format!("config file {}, line {line_no}, field `{}`: {message}", path.display(), key.trim())
+        }
         _ => format!("config file {}, line {line_no}: {message}", path.display()),
     }
 }
@@ -73,24 +66,20 @@ pub struct ServeConfig {
 
 impl ServeConfig {
     pub fn resolve(flags: ServeFlags, file: ConfigFile) -> Result<ServeConfig, String> {
-        let data = flags
-            .data
-            .or(file.data)
-            .ok_or("no data directory: give --data DIR (or `data` in the config file)")?;
+        let data =
+            flags.data.or(file.data).ok_or("no data directory: give --data DIR (or `data` in the config file)")?;
         let listen = flags
             .listen
             .or(file.listen)
             .ok_or("no public address: give --listen ADDR (or `listen` in the config file)")?;
-        let review_listen = flags.review_listen.or(file.review_listen).ok_or(
-            "no review address: give --review-listen ADDR (or `review_listen` in the config file)",
-        )?;
-        let allow_non_loopback =
-            flags.allow_non_loopback || file.allow_non_loopback.unwrap_or(false);
+        let review_listen = flags
+            .review_listen
+            .or(file.review_listen)
+            .ok_or("no review address: give --review-listen ADDR (or `review_listen` in the config file)")?;
+        let allow_non_loopback = flags.allow_non_loopback || file.allow_non_loopback.unwrap_or(false);
 
-        if listen == review_listen {
-            return Err(format!(
-                "the public and the review listener must differ (both are {listen})"
-            ));
+        if listen == review_listen && listen.port() != 0 {
+            return Err(format!("the public and the review listener must differ (both are {listen})"));
         }
         for (what, addr) in [("public", listen), ("review", review_listen)] {
             if !addr.ip().is_loopback() && !allow_non_loopback {
@@ -100,11 +89,7 @@ impl ServeConfig {
                 ));
             }
         }
-        Ok(ServeConfig {
-            data,
-            listen,
-            review_listen,
-        })
+        Ok(ServeConfig { data, listen, review_listen })
     }
 }
 
@@ -147,17 +132,13 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file() {
-        let file = load_str(
-            "data = \"/from/file\"\nlisten = \"127.0.0.1:1\"\nreview_listen = \"127.0.0.1:2\"\n",
-        )
-        .unwrap();
+        let file =
+            load_str("data = \"/from/file\"\nlisten = \"127.0.0.1:1\"\nreview_listen = \"127.0.0.1:2\"\n").unwrap();
         let config = ServeConfig::resolve(flags("127.0.0.1:3", "127.0.0.1:4"), file).unwrap();
         assert_eq!(config.data, PathBuf::from("/tmp/x"));
         assert_eq!(config.listen.port(), 3);
-        let file = load_str(
-            "data = \"/from/file\"\nlisten = \"127.0.0.1:1\"\nreview_listen = \"127.0.0.1:2\"\n",
-        )
-        .unwrap();
+        let file =
+            load_str("data = \"/from/file\"\nlisten = \"127.0.0.1:1\"\nreview_listen = \"127.0.0.1:2\"\n").unwrap();
         let config = ServeConfig::resolve(ServeFlags::default(), file).unwrap();
         assert_eq!(config.data, PathBuf::from("/from/file"));
         assert_eq!(config.review_listen.port(), 2);
@@ -165,22 +146,16 @@ mod tests {
 
     #[test]
     fn non_loopback_needs_explicit_permission() {
-        let err = ServeConfig::resolve(flags("0.0.0.0:80", "127.0.0.1:81"), ConfigFile::default())
-            .unwrap_err();
+        let err = ServeConfig::resolve(flags("0.0.0.0:80", "127.0.0.1:81"), ConfigFile::default()).unwrap_err();
         assert!(err.contains("--allow-non-loopback"), "{err}");
         let mut allowed = flags("0.0.0.0:80", "127.0.0.1:81");
         allowed.allow_non_loopback = true;
         assert!(ServeConfig::resolve(allowed, ConfigFile::default()).is_ok());
-        assert!(
-            ServeConfig::resolve(flags("[::1]:80", "127.0.0.1:81"), ConfigFile::default()).is_ok()
-        );
+        assert!(ServeConfig::resolve(flags("[::1]:80", "127.0.0.1:81"), ConfigFile::default()).is_ok());
     }
 
     #[test]
     fn the_two_listeners_must_differ() {
-        assert!(
-            ServeConfig::resolve(flags("127.0.0.1:80", "127.0.0.1:80"), ConfigFile::default())
-                .is_err()
-        );
+        assert!(ServeConfig::resolve(flags("127.0.0.1:80", "127.0.0.1:80"), ConfigFile::default()).is_err());
     }
 }

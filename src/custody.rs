@@ -30,12 +30,7 @@ pub fn wrap(
 ) -> Result<DeskKeyWrap, CustodyError> {
     let secret = desk_key.to_secret_text();
     let sealed = crypto::seal(secrecy::ExposeSecret::expose_secret(&secret).as_bytes(), to)?;
-    Ok(DeskKeyWrap {
-        desk: desk.clone(),
-        generation,
-        holder,
-        sealed,
-    })
+    Ok(DeskKeyWrap { desk: desk.clone(), generation, holder, sealed })
 }
 
 /// Opens the holder's wrapped copy of a desk key with the holder's key.
@@ -46,9 +41,7 @@ pub fn unwrap(
     holder: &Holder,
     key: &dyn Opener,
 ) -> Result<DeskIdentity, CustodyError> {
-    let sealed = store
-        .desk_key_wrap(desk, generation, holder)?
-        .ok_or(CustodyError::NotAHolder)?;
+    let sealed = store.desk_key_wrap(desk, generation, holder)?.ok_or(CustodyError::NotAHolder)?;
     let plain = crypto::open(sealed.as_bytes(), key).map_err(|e| match e {
         crypto::OpenError::NotARecipient => CustodyError::WrongKey,
         crypto::OpenError::Damaged => CustodyError::Damaged,

@@ -27,10 +27,7 @@ pub struct Listeners {
 impl Listeners {
     /// Binds both addresses. An address in use gets a one-line error naming it.
     pub async fn bind(public: SocketAddr, review: SocketAddr) -> Result<Listeners, String> {
-        Ok(Listeners {
-            public: bind_one("public", public).await?,
-            review: bind_one("review", review).await?,
-        })
+        Ok(Listeners { public: bind_one("public", public).await?, review: bind_one("review", review).await? })
     }
 
     pub fn public_addr(&self) -> std::io::Result<SocketAddr> {
@@ -72,8 +69,8 @@ pub async fn run(
 
     let public = axum::serve(listeners.public, crate::intake::router(state.clone()))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let review = axum::serve(listeners.review, crate::review::router(state.clone()))
-        .with_graceful_shutdown(stopped(stop_rx));
+    let review =
+        axum::serve(listeners.review, crate::review::router(state.clone())).with_graceful_shutdown(stopped(stop_rx));
     let (public, review) = tokio::join!(public, review);
 
     let flushed = state.store.flush();
@@ -84,19 +81,19 @@ pub async fn run(
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn termination_signal() {
+/// Watches SIGTERM and SIGINT (Ctrl-C) from the moment it is called, and
+/// returns a future that completes on the first of them. Call it before the
+/// addresses are announced: a signal that arrives between the announcement
+/// and the first poll must still stop the server cleanly.
+pub fn termination_signal() -> Result<impl Future<Output = ()> + Send + 'static, String> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot watch SIGTERM; stopping on Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let watch = |kind: SignalKind| signal(kind).map_err(|e| format!("cannot watch for termination signals: {e}"));
+    let mut term = watch(SignalKind::terminate())?;
+    let mut int = watch(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
+            _ = int.recv() => tracing::info!("SIGINT: finishing in-flight requests"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight requests"),
-    }
+    })
 }

@@ -59,13 +59,7 @@ impl TotpSecret {
     /// Checks `code` at unix time `now`. On success returns the time step
     /// it matched, which the caller stores so that this step and every
     /// earlier one are refused from then on (no code is accepted twice).
-    pub fn verify(
-        &self,
-        account: &str,
-        code: &str,
-        now: u64,
-        last_used_step: Option<u64>,
-    ) -> Option<u64> {
+    pub fn verify(&self, account: &str, code: &str, now: u64, last_used_step: Option<u64>) -> Option<u64> {
         let code = code.trim();
         if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;

@@ -36,27 +36,22 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
 
     runtime()?.block_on(async move {
         let listeners = bind_or_any(args.listen, args.review_listen).await?;
+        let stop = server::termination_signal()?;
         println!();
         println!("=== testimony demo: NOTHING HERE IS PROTECTED ===");
-        println!(
-            "Throwaway data in {} (deleted when you stop the demo).",
-            scratch.path().display()
-        );
+        println!("Throwaway data in {} (deleted when you stop the demo).", scratch.path().display());
         println!("The recovery key is beside it, and the credentials are printed below:");
         println!("never put real testimony into a demo.");
         println!();
-        announce(&listeners)?;
         println!("username: {admin}");
         println!("password: {password_text}");
         created.print_totp();
         println!("recovery key: {}", recovery.display());
         println!();
-        println!("Press Ctrl-C to stop.");
-        let state = AppState {
-            store: Arc::new(store),
-            clock: Arc::new(SystemClock),
-        };
-        let served = server::run(state, listeners, server::termination_signal()).await;
+        println!("Open these in a browser; press Ctrl-C to stop.");
+        announce(&listeners)?;
+        let state = AppState { store: Arc::new(store), clock: Arc::new(SystemClock) };
+        let served = server::run(state, listeners, stop).await;
         drop(scratch);
         served
     })

@@ -16,26 +16,18 @@ use secrecy::ExposeSecret;
 use crate::auth::accounts;
 use crate::cli::InitArgs;
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::{
-    DeskIdentity, KdfParams, Password, RecoveryIdentity, SigningKey, random_hex_id,
-};
+use crate::crypto::{DeskIdentity, KdfParams, Password, RecoveryIdentity, SigningKey, random_hex_id};
 use crate::custody;
 use crate::storage::{
-    AccountName, DeskId, DeskKeyGeneration, DeskRecord, Holder, InitialRecords, Role, ServerRecord,
-    Store, create_private_dir, sync_dir,
+    AccountName, DeskId, DeskKeyGeneration, DeskRecord, Holder, InitialRecords, Role, ServerRecord, Store,
+    create_private_dir, sync_dir,
 };
 
 use super::{print_qr_if_terminal, read_password_file};
 
 pub fn run(args: &InitArgs) -> Result<(), String> {
     let password = read_password_file(&args.password_file)?;
-    let created = initialize(
-        &args.data,
-        &args.admin,
-        &password,
-        &args.recovery_key_out,
-        &SystemClock,
-    )?;
+    let created = initialize(&args.data, &args.admin, &password, &args.recovery_key_out, &SystemClock)?;
     println!("created the data directory {}", args.data.display());
     println!(
         "recovery key written to {}: take it offline now (paper, hardware, split among custodians); \
@@ -86,31 +78,12 @@ pub fn initialize(
     let signing = SigningKey::generate();
     let desk_key = DeskIdentity::generate();
     let desk_id = DeskId(random_hex_id());
-    let admin_account = accounts::prepare(
-        admin.clone(),
-        Role::Admin,
-        password,
-        KdfParams::DEFAULT,
-        today,
-    )?;
+    let admin_account = accounts::prepare(admin.clone(), Role::Admin, password, KdfParams::DEFAULT, today)?;
 
     let wraps = vec![
-        custody::wrap(
-            &desk_key,
-            &desk_id,
-            0,
-            Holder::Recovery,
-            &recovery.recipient(),
-        )
-        .map_err(|e| e.to_string())?,
-        custody::wrap(
-            &desk_key,
-            &desk_id,
-            0,
-            Holder::Account(admin.clone()),
-            &admin_account.record.recipient,
-        )
-        .map_err(|e| e.to_string())?,
+        custody::wrap(&desk_key, &desk_id, 0, Holder::Recovery, &recovery.recipient()).map_err(|e| e.to_string())?,
+        custody::wrap(&desk_key, &desk_id, 0, Holder::Account(admin.clone()), &admin_account.record.recipient)
+            .map_err(|e| e.to_string())?,
     ];
     let initial = InitialRecords {
         server: ServerRecord {
@@ -122,11 +95,7 @@ pub fn initialize(
         desk: DeskRecord {
             id: desk_id,
             name: "Default desk".into(),
-            keys: vec![DeskKeyGeneration {
-                generation: 0,
-                recipient: desk_key.recipient(),
-                created: today,
-            }],
+            keys: vec![DeskKeyGeneration { generation: 0, recipient: desk_key.recipient(), created: today }],
             created: today,
         },
         admin: admin_account.record.clone(),
@@ -139,8 +108,7 @@ pub fn initialize(
         .map_err(|e| format!("cannot restrict {} to its owner: {e}", data.display()))?;
     write_recovery_key(recovery_key_out, &recovery, today)?;
     undo.recovery_key = Some(recovery_key_out.to_path_buf());
-    let store = Store::create(data, initial)
-        .map_err(|e| format!("cannot create the data directory: {e}"))?;
+    let store = Store::create(data, initial).map_err(|e| format!("cannot create the data directory: {e}"))?;
     drop(store);
     undo.disarm();
 
@@ -156,58 +124,36 @@ fn check_data_dir_is_new(data: &Path) -> Result<(), String> {
     match fs::read_dir(data) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                Err(format!(
-                    "refusing to initialize {}: the directory exists and is not empty",
-                    data.display()
-                ))
+                Err(format!("refusing to initialize {}: the directory exists and is not empty", data.display()))
             } else {
                 Ok(())
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let parent = data
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
+            let parent = data.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if parent.is_dir() {
                 Ok(())
             } else {
-                Err(format!(
-                    "cannot create {}: its parent directory does not exist",
-                    data.display()
-                ))
+                Err(format!("cannot create {}: its parent directory does not exist", data.display()))
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(format!(
-            "refusing to initialize {}: it exists and is not a directory",
-            data.display()
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            Err(format!("refusing to initialize {}: it exists and is not a directory", data.display()))
+        }
         Err(e) => Err(format!("cannot read {}: {}", data.display(), e.kind())),
     }
 }
 
 fn check_recovery_key_path(data: &Path, out: &Path) -> Result<(), String> {
     if out.exists() {
-        return Err(format!(
-            "refusing to overwrite {}: the recovery key file must be new",
-            out.display()
-        ));
+        return Err(format!("refusing to overwrite {}: the recovery key file must be new", out.display()));
     }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let parent = parent.canonicalize().map_err(|_| {
-        format!(
-            "cannot write {}: its directory does not exist",
-            out.display()
-        )
-    })?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent =
+        parent.canonicalize().map_err(|_| format!("cannot write {}: its directory does not exist", out.display()))?;
     let data_abs = match data.canonicalize() {
         Ok(abs) => abs,
-        Err(_) => std::env::current_dir()
-            .map(|cwd| cwd.join(data))
-            .unwrap_or_else(|_| data.to_path_buf()),
+        Err(_) => std::env::current_dir().map(|cwd| cwd.join(data)).unwrap_or_else(|_| data.to_path_buf()),
     };
     if parent.starts_with(&data_abs) {
         return Err(format!(
@@ -219,19 +165,9 @@ fn check_recovery_key_path(data: &Path, out: &Path) -> Result<(), String> {
 }
 
 /// Writes the recovery identity in age-keygen's format, mode 0600, durably.
-fn write_recovery_key(
-    path: &Path,
-    recovery: &RecoveryIdentity,
-    today: crate::clock::Day,
-) -> Result<(), String> {
-    let fail =
-        |e: std::io::Error| format!("cannot write the recovery key to {}: {e}", path.display());
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(fail)?;
+fn write_recovery_key(path: &Path, recovery: &RecoveryIdentity, today: crate::clock::Day) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("cannot write the recovery key to {}: {e}", path.display());
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(fail)?;
     let secret = recovery.to_secret_text();
     let contents = zeroize::Zeroizing::new(format!(
         "# testimony organization recovery key, made {today}\n\
@@ -259,12 +195,7 @@ struct Undo {
 
 impl Undo {
     fn new(data: &Path) -> Self {
-        Self {
-            data: data.to_path_buf(),
-            data_existed: data.exists(),
-            recovery_key: None,
-            armed: true,
-        }
+        Self { data: data.to_path_buf(), data_existed: data.exists(), recovery_key: None, armed: true }
     }
 
     fn disarm(&mut self) {
@@ -283,8 +214,7 @@ impl Drop for Undo {
         if self.data_existed {
             if let Ok(entries) = fs::read_dir(&self.data) {
                 for entry in entries.flatten() {
-                    let _ =
-                        fs::remove_dir_all(entry.path()).or_else(|_| fs::remove_file(entry.path()));
+                    let _ = fs::remove_dir_all(entry.path()).or_else(|_| fs::remove_file(entry.path()));
                 }
             }
         } else {

@@ -30,33 +30,23 @@ pub fn run(cli: Cli) -> Result<(), String> {
 }
 
 fn not_yet(command: &str) -> Result<(), String> {
-    Err(format!(
-        "`testimony {command}` is not implemented in this version yet"
-    ))
+    Err(format!("`testimony {command}` is not implemented in this version yet"))
 }
 
 /// Reads a password file: the password is the first line, without its line
 /// end. Errors name the file, never what is in it.
 pub fn read_password_file(path: &Path) -> Result<Password, String> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
-        format!(
-            "cannot read the password file {}: {}",
-            path.display(),
-            e.kind()
-        )
-    })?);
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| format!("the password file {} is not UTF-8 text", path.display()))?;
+    let bytes = Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("cannot read the password file {}: {}", path.display(), e.kind()))?,
+    );
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| format!("the password file {} is not UTF-8 text", path.display()))?;
     let first = text.split('\n').next().unwrap_or("");
     let first = first.strip_suffix('\r').unwrap_or(first);
     if first.is_empty() {
-        return Err(format!(
-            "the password file {} is empty (the password is its first line)",
-            path.display()
-        ));
+        return Err(format!("the password file {} is empty (the password is its first line)", path.display()));
     }
-    Password::new(first.to_string())
-        .map_err(|why| format!("the password in {}: {why}", path.display()))
+    Password::new(first.to_string()).map_err(|why| format!("the password in {}: {why}", path.display()))
 }
 
 /// Prints a QR code of `text` to stdout when it is a terminal (an
@@ -67,10 +57,7 @@ fn print_qr_if_terminal(text: &str) {
     }
     match qrcode::QrCode::new(text.as_bytes()) {
         Ok(code) => {
-            let image = code
-                .render::<qrcode::render::unicode::Dense1x2>()
-                .quiet_zone(true)
-                .build();
+            let image = code.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build();
             println!("{image}");
         }
         Err(e) => tracing::warn!(error = %e, "could not draw the QR code"),
@@ -89,31 +76,16 @@ mod tests {
 
     #[test]
     fn password_is_the_first_line_without_its_end() {
-        for content in [
-            &b"correct horse battery\n"[..],
-            b"correct horse battery\r\nsecond",
-            b"correct horse battery",
-        ] {
+        for content in [&b"correct horse battery\n"[..], b"correct horse battery\r\nsecond", b"correct horse battery"] {
             let f = file_with(content);
-            assert_eq!(
-                read_password_file(f.path()).unwrap().expose(),
-                "correct horse battery"
-            );
+            assert_eq!(read_password_file(f.path()).unwrap().expose(), "correct horse battery");
         }
     }
 
     #[test]
     fn empty_or_missing_password_files_are_refused_without_echo() {
-        assert!(
-            read_password_file(file_with(b"").path())
-                .unwrap_err()
-                .contains("empty")
-        );
-        assert!(
-            read_password_file(file_with(b"\nsecond-line-canary").path())
-                .unwrap_err()
-                .contains("empty")
-        );
+        assert!(read_password_file(file_with(b"").path()).unwrap_err().contains("empty"));
+        assert!(read_password_file(file_with(b"\nsecond-line-canary").path()).unwrap_err().contains("empty"));
         let err = read_password_file(Path::new("/nonexistent/pw")).unwrap_err();
         assert!(err.contains("/nonexistent/pw"));
         let err = read_password_file(file_with(b"shortcanary\n").path()).unwrap_err();

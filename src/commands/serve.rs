@@ -24,12 +24,10 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
 
     runtime()?.block_on(async move {
         let listeners = Listeners::bind(config.listen, config.review_listen).await?;
+        let stop = server::termination_signal()?;
         announce(&listeners)?;
-        let state = AppState {
-            store: Arc::new(store),
-            clock: Arc::new(SystemClock),
-        };
-        server::run(state, listeners, server::termination_signal()).await
+        let state = AppState { store: Arc::new(store), clock: Arc::new(SystemClock) };
+        server::run(state, listeners, stop).await
     })
 }
 

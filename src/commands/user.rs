@@ -13,11 +13,7 @@ use super::read_password_file;
 pub fn add(args: &UserAddArgs) -> Result<(), String> {
     let password = read_password_file(&args.password_file)?;
     let store = Store::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
-    if store
-        .account(&args.name)
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
+    if store.account(&args.name).map_err(|e| e.to_string())?.is_some() {
         return Err(format!("the account {} already exists", args.name));
     }
     let server = store.server().map_err(|e| e.to_string())?;
@@ -38,54 +34,33 @@ pub fn add(args: &UserAddArgs) -> Result<(), String> {
                 .desk(&server.default_desk)
                 .map_err(|e| e.to_string())?
                 .ok_or("the default desk record is missing")?;
-            let generation = desk
-                .current_key()
-                .ok_or("the default desk has no key")?
-                .generation;
-            let key = custody::unwrap(&store, &desk.id, generation, &Holder::Recovery, &recovery)
-                .map_err(|e| match e {
-                CustodyError::WrongKey => {
-                    format!("{} does not open the default desk key", path.display())
-                }
-                other => other.to_string(),
-            })?;
+            let generation = desk.current_key().ok_or("the default desk has no key")?.generation;
+            let key =
+                custody::unwrap(&store, &desk.id, generation, &Holder::Recovery, &recovery).map_err(|e| match e {
+                    CustodyError::WrongKey => {
+                        format!("{} does not open the default desk key", path.display())
+                    }
+                    other => other.to_string(),
+                })?;
             Some((desk, generation, key))
         }
     };
 
-    let account = accounts::prepare(
-        args.name.clone(),
-        args.role,
-        &password,
-        KdfParams::DEFAULT,
-        SystemClock.today(),
-    )?;
+    let account = accounts::prepare(args.name.clone(), args.role, &password, KdfParams::DEFAULT, SystemClock.today())?;
     let wraps = match &desk_key {
         None => vec![],
         Some((desk, generation, key)) => vec![
-            custody::wrap(
-                key,
-                &desk.id,
-                *generation,
-                Holder::Account(args.name.clone()),
-                &account.record.recipient,
-            )
-            .map_err(|e| e.to_string())?,
+            custody::wrap(key, &desk.id, *generation, Holder::Account(args.name.clone()), &account.record.recipient)
+                .map_err(|e| e.to_string())?,
         ],
     };
-    store
-        .insert_account(&account.record, &wraps)
-        .map_err(|e| e.to_string())?;
+    store.insert_account(&account.record, &wraps).map_err(|e| e.to_string())?;
 
     println!(
         "added {} ({}){}",
         args.name,
         args.role.as_str(),
-        if desk_key.is_some() {
-            ", member of the default desk"
-        } else {
-            ""
-        }
+        if desk_key.is_some() { ", member of the default desk" } else { "" }
     );
     let name = args.name.as_str();
     let secret = account.totp.base32(name)?;

@@ -69,11 +69,8 @@ pub(crate) fn identity_from_bytes(bytes: &[u8; 32]) -> age::x25519::Identity {
     // Invariant: 32 bytes under a fixed, valid prefix always encode, and the
     // encoding of 32 bytes is always a valid age identity.
     #[allow(clippy::expect_used)]
-    let text = Zeroizing::new(
-        bech32::encode::<bech32::Bech32>(HRP, bytes)
-            .expect("32 bytes always encode")
-            .to_uppercase(),
-    );
+    let text =
+        Zeroizing::new(bech32::encode::<bech32::Bech32>(HRP, bytes).expect("32 bytes always encode").to_uppercase());
     #[allow(clippy::expect_used)]
     age::x25519::Identity::from_str(&text).expect("32 bytes are always an X25519 key")
 }
@@ -146,18 +143,12 @@ pub fn read_identity_file(path: &Path) -> Result<RecoveryIdentity, String> {
         std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the key file {}: {}", path.display(), e.kind()))?,
     );
-    let mut keys = text
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'));
+    let mut keys = text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'));
     match (keys.next(), keys.next()) {
         (Some(line), None) => RecoveryIdentity::from_secret_text(line)
             .map_err(|_| format!("{} does not hold an age identity", path.display())),
         (None, _) => Err(format!("{} holds no age identity", path.display())),
-        (Some(_), Some(_)) => Err(format!(
-            "{} holds more than one key; give a file with exactly one",
-            path.display()
-        )),
+        (Some(_), Some(_)) => Err(format!("{} holds more than one key; give a file with exactly one", path.display())),
     }
 }
 

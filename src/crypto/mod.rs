@@ -14,9 +14,7 @@ mod signing;
 pub use identity::{DeskIdentity, Recipient, RecoveryIdentity, read_identity_file};
 pub use password::{KdfParams, LoginVerifier, Password, PersonalKeys, Salt};
 pub use random::{random_array, random_hex_id};
-pub use seal::{
-    OpenError, Plaintext, SealError, Sealed, SealedStream, SealingWriter, open, seal, seal_to,
-};
+pub use seal::{OpenError, Plaintext, SealError, Sealed, SealedStream, SealingWriter, open, seal, seal_to};
 pub use signing::{SigningKey, VerifyingKey};
 
 /// An age identity that can open sealed values: a desk key, the recovery

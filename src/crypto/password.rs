@@ -53,9 +53,7 @@ impl Password {
             ));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(format!(
-                "the password is longer than {MAX_PASSWORD_CHARS} characters"
-            ));
+            return Err(format!("the password is longer than {MAX_PASSWORD_CHARS} characters"));
         }
         Ok(Self(secret))
     }
@@ -92,11 +90,7 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// 64 MiB, 3 passes, 1 lane: the design's figure for every account.
-    pub const DEFAULT: KdfParams = KdfParams {
-        memory_kib: 64 * 1024,
-        passes: 3,
-        lanes: 1,
-    };
+    pub const DEFAULT: KdfParams = KdfParams { memory_kib: 64 * 1024, passes: 3, lanes: 1 };
 }
 
 /// What a login compares against: stored in clear, useless without the password.
@@ -126,14 +120,9 @@ impl PersonalKeys {
     /// One argon2id derivation (about a second of one core and 64 MiB).
     /// Callers on the async runtime run it on a blocking thread.
     pub fn derive(password: &Password, salt: &Salt, params: KdfParams) -> Result<Self, String> {
-        let argon_params =
-            argon2::Params::new(params.memory_kib, params.passes, params.lanes, Some(32))
-                .map_err(|e| format!("invalid key-derivation parameters: {e}"))?;
-        let argon = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon_params,
-        );
+        let argon_params = argon2::Params::new(params.memory_kib, params.passes, params.lanes, Some(32))
+            .map_err(|e| format!("invalid key-derivation parameters: {e}"))?;
+        let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params);
         let mut master = Zeroizing::new([0u8; 32]);
         argon
             .hash_password_into(password.expose().as_bytes(), &salt.0, master.as_mut())
@@ -145,10 +134,8 @@ impl PersonalKeys {
         // Invariant: 32 bytes is far below HKDF-SHA256's 8160-byte output limit.
         #[allow(clippy::expect_used)]
         {
-            hkdf.expand(LABEL_VERIFIER, &mut verifier)
-                .expect("32 bytes is a valid HKDF length");
-            hkdf.expand(LABEL_IDENTITY, identity.as_mut())
-                .expect("32 bytes is a valid HKDF length");
+            hkdf.expand(LABEL_VERIFIER, &mut verifier).expect("32 bytes is a valid HKDF length");
+            hkdf.expand(LABEL_IDENTITY, identity.as_mut()).expect("32 bytes is a valid HKDF length");
         }
         Ok(Self {
             verifier: LoginVerifier(verifier.to_vec()),
@@ -185,11 +172,7 @@ mod tests {
 
     /// Cheap parameters for unit tests only; the real ones are checked in
     /// the integration tests through the binary.
-    const FAST: KdfParams = KdfParams {
-        memory_kib: 64,
-        passes: 1,
-        lanes: 1,
-    };
+    const FAST: KdfParams = KdfParams { memory_kib: 64, passes: 1, lanes: 1 };
 
     fn pw(s: &str) -> Password {
         Password::new(s.to_string()).unwrap()
@@ -209,8 +192,7 @@ mod tests {
         let salt = Salt::generate();
         let a = PersonalKeys::derive(&pw("correct horse battery"), &salt, FAST).unwrap();
         let b = PersonalKeys::derive(&pw("correct horse batterz"), &salt, FAST).unwrap();
-        let c =
-            PersonalKeys::derive(&pw("correct horse battery"), &Salt::generate(), FAST).unwrap();
+        let c = PersonalKeys::derive(&pw("correct horse battery"), &Salt::generate(), FAST).unwrap();
         assert!(!a.verifier.matches(&b.verifier));
         assert!(!a.verifier.matches(&c.verifier));
         assert_ne!(a.identity.recipient(), b.identity.recipient());
@@ -219,13 +201,9 @@ mod tests {
 
     #[test]
     fn verifier_is_not_the_identity_key() {
-        let keys =
-            PersonalKeys::derive(&pw("correct horse battery"), &Salt::generate(), FAST).unwrap();
+        let keys = PersonalKeys::derive(&pw("correct horse battery"), &Salt::generate(), FAST).unwrap();
         let from_verifier = identity_from_bytes(&keys.verifier.0.clone().try_into().unwrap());
-        assert_ne!(
-            Recipient::from_age(from_verifier.to_public()),
-            keys.identity.recipient()
-        );
+        assert_ne!(Recipient::from_age(from_verifier.to_public()), keys.identity.recipient());
     }
 
     #[test]

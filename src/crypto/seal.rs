@@ -94,16 +94,13 @@ pub fn seal(plaintext: &[u8], recipient: &Recipient) -> Result<Sealed, SealError
 /// Opens sealed bytes with one identity.
 pub fn open(sealed: &[u8], key: &dyn Opener) -> Result<Plaintext, OpenError> {
     let decryptor = age::Decryptor::new(sealed).map_err(|_| OpenError::Damaged)?;
-    let mut reader = decryptor
-        .decrypt(std::iter::once(key.age_identity() as &dyn age::Identity))
-        .map_err(|e| match e {
+    let mut reader =
+        decryptor.decrypt(std::iter::once(key.age_identity() as &dyn age::Identity)).map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => OpenError::NotARecipient,
             _ => OpenError::Damaged,
         })?;
     let mut out = Zeroizing::new(Vec::with_capacity(sealed.len()));
-    reader
-        .read_to_end(&mut out)
-        .map_err(|_| OpenError::Damaged)?;
+    reader.read_to_end(&mut out).map_err(|_| OpenError::Damaged)?;
     Ok(Plaintext(out))
 }
 
@@ -167,9 +164,7 @@ pub(crate) mod base64_bytes {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(d)?;
-        STANDARD
-            .decode(text.as_bytes())
-            .map_err(serde::de::Error::custom)
+        STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom)
     }
 }
 
@@ -183,23 +178,10 @@ mod tests {
         let desk = DeskIdentity::generate();
         let recovery = RecoveryIdentity::generate();
         let stranger = DeskIdentity::generate();
-        let sealed = seal_to(
-            b"what happened",
-            &[&desk.recipient(), &recovery.recipient()],
-        )
-        .unwrap();
-        assert_eq!(
-            open(sealed.as_bytes(), &desk).unwrap().as_bytes(),
-            b"what happened"
-        );
-        assert_eq!(
-            open(sealed.as_bytes(), &recovery).unwrap().as_bytes(),
-            b"what happened"
-        );
-        assert!(matches!(
-            open(sealed.as_bytes(), &stranger),
-            Err(OpenError::NotARecipient)
-        ));
+        let sealed = seal_to(b"what happened", &[&desk.recipient(), &recovery.recipient()]).unwrap();
+        assert_eq!(open(sealed.as_bytes(), &desk).unwrap().as_bytes(), b"what happened");
+        assert_eq!(open(sealed.as_bytes(), &recovery).unwrap().as_bytes(), b"what happened");
+        assert!(matches!(open(sealed.as_bytes(), &stranger), Err(OpenError::NotARecipient)));
     }
 
     #[test]

@@ -26,10 +26,8 @@ impl SigningKey {
     }
 
     pub fn from_seed(seed: &[u8]) -> Result<Self, String> {
-        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
-            seed.try_into()
-                .map_err(|_| "the stored signing key has the wrong length".to_string())?,
-        );
+        let seed: Zeroizing<[u8; 32]> =
+            Zeroizing::new(seed.try_into().map_err(|_| "the stored signing key has the wrong length".to_string())?);
         Ok(Self(ed25519_dalek::SigningKey::from_bytes(&seed)))
     }
 
@@ -86,10 +84,8 @@ impl fmt::Debug for VerifyingKey {
 impl std::str::FromStr for VerifyingKey {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let encoded = s
-            .trim()
-            .strip_prefix(PUBLIC_PREFIX)
-            .ok_or_else(|| format!("a public key starts with {PUBLIC_PREFIX}"))?;
+        let encoded =
+            s.trim().strip_prefix(PUBLIC_PREFIX).ok_or_else(|| format!("a public key starts with {PUBLIC_PREFIX}"))?;
         let bytes: [u8; 32] = STANDARD
             .decode(encoded)
             .ok()
@@ -112,11 +108,7 @@ mod tests {
         let sig = key.sign(b"manifest");
         assert!(public.verify(b"manifest", &sig));
         assert!(!public.verify(b"manifesT", &sig));
-        assert!(
-            !SigningKey::generate()
-                .verifying_key()
-                .verify(b"manifest", &sig)
-        );
+        assert!(!SigningKey::generate().verifying_key().verify(b"manifest", &sig));
         assert!(!public.verify(b"manifest", "not base64!"));
     }
 

@@ -39,18 +39,10 @@ pub fn check(dir: &Path) -> Result<(), StorageError> {
         .trim_end()
         .strip_prefix(PREFIX)
         .and_then(|v| v.parse::<u32>().ok())
-        .ok_or_else(|| {
-            StorageError::Corrupt(format!("{} is not a format marker", path.display()))
-        })?;
+        .ok_or_else(|| StorageError::Corrupt(format!("{} is not a format marker", path.display())))?;
     match version {
         CURRENT => Ok(()),
-        v if v > CURRENT => Err(StorageError::NewerFormat {
-            found: v,
-            supported: CURRENT,
-        }),
-        v => Err(StorageError::OlderFormat {
-            found: v,
-            supported: CURRENT,
-        }),
+        v if v > CURRENT => Err(StorageError::NewerFormat { found: v, supported: CURRENT }),
+        v => Err(StorageError::OlderFormat { found: v, supported: CURRENT }),
     }
 }

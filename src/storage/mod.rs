@@ -30,8 +30,8 @@ use crate::crypto::{Sealed, SigningKey};
 pub use durable::{create_private_dir, sync_dir};
 pub use objects::{ObjectStore, PendingObject};
 pub use records::{
-    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder,
-    ObjectId, Role, ServerRecord,
+    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, ObjectId, Role,
+    ServerRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +42,7 @@ pub enum StorageError {
         "the data directory was written by a newer testimony (format {found}; this build reads format {supported}): upgrade testimony"
     )]
     NewerFormat { found: u32, supported: u32 },
-    #[error(
-        "the data directory uses format {found}, which this build cannot read (it reads format {supported})"
-    )]
+    #[error("the data directory uses format {found}, which this build cannot read (it reads format {supported})")]
     OlderFormat { found: u32, supported: u32 },
     #[error("the data directory is in use by another process (is `testimony serve` running?)")]
     InUse,
@@ -62,13 +60,9 @@ impl From<sled::Error> for StorageError {
     fn from(e: sled::Error) -> Self {
         match e {
             // sled reports its lock as a generic I/O error with this text.
-            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                StorageError::InUse
-            }
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => StorageError::InUse,
             sled::Error::Io(io) => StorageError::Io(io),
-            sled::Error::Corruption { .. } => {
-                StorageError::Corrupt("the record database is corrupt".into())
-            }
+            sled::Error::Corruption { .. } => StorageError::Corrupt("the record database is corrupt".into()),
             other => StorageError::Corrupt(other.to_string()),
         }
     }
@@ -118,9 +112,7 @@ impl Store {
         }
         let store = Self::open_unchecked(dir)?;
         store.put_json(&store.meta, META_SERVER, &initial.server)?;
-        store
-            .meta
-            .insert(META_SIGNING_SEED, &initial.signing_key.seed()[..])?;
+        store.meta.insert(META_SIGNING_SEED, &initial.signing_key.seed()[..])?;
         store.put_json(&store.desks, initial.desk.id.0.as_bytes(), &initial.desk)?;
         store.insert_account(&initial.admin, &initial.wraps)?;
         store.flush()?;
@@ -133,9 +125,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StorageError> {
         format::check(dir)?;
         if !dir.join("db").is_dir() {
-            return Err(StorageError::Corrupt(
-                "the record database (db/) is missing".into(),
-            ));
+            return Err(StorageError::Corrupt("the record database (db/) is missing".into()));
         }
         let store = Self::open_unchecked(dir)?;
         if store.meta.get(META_SERVER)?.is_none() {
@@ -148,10 +138,7 @@ impl Store {
         create_private_dir(dir)?;
         let db_dir = dir.join("db");
         create_private_dir(&db_dir)?;
-        let db = sled::Config::new()
-            .path(&db_dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let db = sled::Config::new().path(&db_dir).mode(sled::Mode::HighThroughput).open()?;
         let objects = ObjectStore::open(dir)?;
         Ok(Store {
             dir: dir.to_path_buf(),
@@ -181,17 +168,11 @@ impl Store {
     // --- server ------------------------------------------------------------
 
     pub fn server(&self) -> Result<ServerRecord, StorageError> {
-        self.get_json(&self.meta, META_SERVER)?
-            .ok_or(StorageError::NotFound)
+        self.get_json(&self.meta, META_SERVER)?.ok_or(StorageError::NotFound)
     }
 
     pub fn signing_key(&self) -> Result<SigningKey, StorageError> {
-        let seed = Zeroizing::new(
-            self.meta
-                .get(META_SIGNING_SEED)?
-                .ok_or(StorageError::NotFound)?
-                .to_vec(),
-        );
+        let seed = Zeroizing::new(self.meta.get(META_SIGNING_SEED)?.ok_or(StorageError::NotFound)?.to_vec());
         SigningKey::from_seed(&seed).map_err(StorageError::Corrupt)
     }
 
@@ -207,22 +188,11 @@ impl Store {
 
     /// Adds a new account together with the desk keys wrapped to it, in one
     /// transaction; refuses a name that exists.
-    pub fn insert_account(
-        &self,
-        account: &AccountRecord,
-        wraps: &[DeskKeyWrap],
-    ) -> Result<(), StorageError> {
+    pub fn insert_account(&self, account: &AccountRecord, wraps: &[DeskKeyWrap]) -> Result<(), StorageError> {
         let key = account.name.as_str().as_bytes().to_vec();
         let value = encode(account)?;
-        let wraps: Vec<(Vec<u8>, Vec<u8>)> = wraps
-            .iter()
-            .map(|w| {
-                (
-                    wrap_key(&w.desk, w.generation, &w.holder),
-                    w.sealed.as_bytes().to_vec(),
-                )
-            })
-            .collect();
+        let wraps: Vec<(Vec<u8>, Vec<u8>)> =
+            wraps.iter().map(|w| (wrap_key(&w.desk, w.generation, &w.holder), w.sealed.as_bytes().to_vec())).collect();
         let result = (&self.accounts, &self.desk_keys).transaction(|(accounts, desk_keys)| {
             if accounts.get(&key)?.is_some() {
                 return sled::transaction::abort(());
@@ -235,9 +205,9 @@ impl Store {
         });
         match result {
             Ok(()) => self.flush(),
-            Err(sled::transaction::TransactionError::Abort(())) => Err(
-                StorageError::AlreadyExists(format!("the account {}", account.name)),
-            ),
+            Err(sled::transaction::TransactionError::Abort(())) => {
+                Err(StorageError::AlreadyExists(format!("the account {}", account.name)))
+            }
             Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
         }
     }
@@ -268,37 +238,22 @@ impl Store {
         generation: u32,
         holder: &Holder,
     ) -> Result<Option<Sealed>, StorageError> {
-        Ok(self
-            .desk_keys
-            .get(wrap_key(desk, generation, holder))?
-            .map(|v| Sealed::from_stored(v.to_vec())))
+        Ok(self.desk_keys.get(wrap_key(desk, generation, holder))?.map(|v| Sealed::from_stored(v.to_vec())))
     }
 
     /// Stores (or replaces) one wrapped desk key.
     pub fn put_desk_key_wrap(&self, wrap: &DeskKeyWrap) -> Result<(), StorageError> {
-        self.desk_keys.insert(
-            wrap_key(&wrap.desk, wrap.generation, &wrap.holder),
-            wrap.sealed.as_bytes(),
-        )?;
+        self.desk_keys.insert(wrap_key(&wrap.desk, wrap.generation, &wrap.holder), wrap.sealed.as_bytes())?;
         self.flush()
     }
 
     // --- encoding ----------------------------------------------------------
 
-    fn get_json<T: DeserializeOwned>(
-        &self,
-        tree: &sled::Tree,
-        key: &[u8],
-    ) -> Result<Option<T>, StorageError> {
+    fn get_json<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StorageError> {
         tree.get(key)?.map(|v| decode(&v)).transpose()
     }
 
-    fn put_json<T: Serialize>(
-        &self,
-        tree: &sled::Tree,
-        key: &[u8],
-        value: &T,
-    ) -> Result<(), StorageError> {
+    fn put_json<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<(), StorageError> {
         tree.insert(key, encode(value)?)?;
         Ok(())
     }
@@ -309,15 +264,13 @@ fn wrap_key(desk: &DeskId, generation: u32, holder: &Holder) -> Vec<u8> {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
-    serde_json::to_vec(value)
-        .map_err(|e| StorageError::Corrupt(format!("cannot encode a record: {e}")))
+    serde_json::to_vec(value).map_err(|e| StorageError::Corrupt(format!("cannot encode a record: {e}")))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
     // The serde error names the field but never echoes a value.
-    serde_json::from_slice(bytes).map_err(|e| {
-        StorageError::Corrupt(format!("a record cannot be read: {}", e.classify_name()))
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| StorageError::Corrupt(format!("a record cannot be read: {}", e.classify_name())))
 }
 
 trait ClassifyName {

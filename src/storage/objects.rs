@@ -40,10 +40,7 @@ impl ObjectStore {
         }
         if removed > 0 {
             sync_dir(&partial)?;
-            tracing::info!(
-                removed,
-                "removed partial objects left by an interrupted write"
-            );
+            tracing::info!(removed, "removed partial objects left by an interrupted write");
         }
         Ok(Self { root })
     }
@@ -52,15 +49,8 @@ impl ObjectStore {
     pub fn create(&self) -> Result<PendingObject, StorageError> {
         let id = ObjectId(random_hex_id());
         let path = self.root.join(PARTIAL).join(format!("{}.age", id.0));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        Ok(PendingObject {
-            id,
-            path: Some(path),
-            writer: BufWriter::with_capacity(64 * 1024, file),
-        })
+        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok(PendingObject { id, path: Some(path), writer: BufWriter::with_capacity(64 * 1024, file) })
     }
 
     /// Makes a finished object durable and visible: fsync, rename, fsync of

@@ -26,17 +26,14 @@ impl TryFrom<String> for AccountName {
     type Error = String;
     fn try_from(name: String) -> Result<Self, String> {
         let ok_len = (1..=64).contains(&name.len());
-        let ok_first = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let ok_chars = name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        let ok_first = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let ok_chars =
+            name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if ok_len && ok_first && ok_chars {
             Ok(Self(name))
         } else {
-            Err("an account name is 1 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit".into())
+            Err("an account name is 1 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+                .into())
         }
     }
 }

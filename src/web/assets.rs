@@ -8,8 +8,6 @@ use axum::routing::get;
 const STYLE: &str = include_str!("../../static/style.css");
 
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route(
-        "/static/style.css",
-        get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE) }),
-    )
+    Router::new()
+        .route("/static/style.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE) }))
 }

@@ -1,0 +1,222 @@
+//! Helpers shared by the black-box tests: run the real binary, start a real
+//! server on port 0, and scan directories and logs for canaries.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_testimony"))
+}
+
+/// Runs the binary to completion.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).stdin(Stdio::null()).output().expect("the testimony binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts a command failed with exactly one line on stderr, and returns it.
+pub fn assert_one_line_failure(o: &Output) -> String {
+    assert!(!o.status.success(), "expected failure; stdout: {}", stdout(o));
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {err:?}");
+    lines[0].to_string()
+}
+
+/// A scratch directory with a password file, and a data directory made by
+/// the real `testimony init`.
+pub struct Site {
+    pub root: tempfile::TempDir,
+    pub data: PathBuf,
+    pub recovery_key: PathBuf,
+    pub password_file: PathBuf,
+    pub init_stdout: String,
+}
+
+impl Site {
+    pub fn new() -> Site {
+        let root = tempfile::tempdir().unwrap();
+        let password_file = root.path().join("password");
+        std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+        let data = root.path().join("data");
+        let recovery_key = root.path().join("recovery.key");
+        let out = run(&[
+            "init",
+            "--data",
+            data.to_str().unwrap(),
+            "--admin",
+            "ada",
+            "--password-file",
+            password_file.to_str().unwrap(),
+            "--recovery-key-out",
+            recovery_key.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "init failed: {}", stderr(&out));
+        Site { data, recovery_key, password_file, init_stdout: stdout(&out), root }
+    }
+
+    pub fn data_arg(&self) -> &str {
+        self.data.to_str().unwrap()
+    }
+
+    /// A file in the scratch directory with the given contents.
+    pub fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let path = self.root.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    pub fn add_user(&self, name: &str, role: &str, with_recovery_key: bool) -> Output {
+        let mut args = vec![
+            "user",
+            "add",
+            "--data",
+            self.data_arg(),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--password-file",
+            self.password_file.to_str().unwrap(),
+        ];
+        if with_recovery_key {
+            args.extend(["--recovery-key", self.recovery_key.to_str().unwrap()]);
+        }
+        run(&args)
+    }
+
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut args =
+            vec!["serve", "--data", self.data_arg(), "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+}
+
+/// A running `testimony serve` (or `demo`), with its addresses and logs.
+pub struct Server {
+    pub child: Child,
+    pub public: String,
+    pub review: String,
+    pub stdout_lines: Vec<String>,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(args: &[&str]) -> Server {
+        let mut child =
+            bin().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let (mut public, mut review, mut lines) = (None, None, Vec::new());
+        while public.is_none() || review.is_none() {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                let _ = child.wait();
+                panic!("server exited before listening; log: {}", log.lock().unwrap());
+            }
+            let line = line.trim_end().to_string();
+            if let Some(url) = line.strip_prefix("public: ") {
+                public = Some(url.to_string());
+            }
+            if let Some(url) = line.strip_prefix("review: ") {
+                review = Some(url.to_string());
+            }
+            lines.push(line);
+        }
+        // Keep draining stdout so the child never blocks on a full pipe.
+        let rest = Arc::new(Mutex::new(Vec::<String>::new()));
+        let rest_sink = rest.clone();
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                rest_sink.lock().unwrap().push(line);
+            }
+        });
+        Server { child, public: public.unwrap(), review: review.unwrap(), stdout_lines: lines, log }
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill").args(["-s", signal, &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        self.signal("TERM");
+        let status = wait_with_timeout(&mut self.child, Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(50));
+        let log = self.log.lock().unwrap().clone();
+        (status, log)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let step = Duration::from_millis(20);
+    let mut waited = Duration::ZERO;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(waited < limit, "process did not exit within {limit:?}");
+        std::thread::sleep(step);
+        waited += step;
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Every file below `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                stack.push(entry.unwrap().path());
+            }
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+pub fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
