@@ -26,6 +26,7 @@
 //! record is written and flushed, and only then does the witness see a
 //! receipt.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -4,10 +4,12 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::audit::{Actor, AuditLog, Event, NewEntry};
 use crate::clock::Clock;
 use crate::storage::Store;
 
@@ -15,8 +17,22 @@ use crate::storage::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    pub audit: Arc<AuditLog>,
     pub clock: Arc<dyn Clock>,
 }
+
+impl AppState {
+    /// Opens the audit log of an open store (the store's lock makes this
+    /// process its only writer).
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+        let audit = AuditLog::open(&store, clock.clone()).map_err(|e| format!("cannot open the audit log: {e}"))?;
+        Ok(AppState { store: Arc::new(store), audit: Arc::new(audit), clock })
+    }
+}
+
+/// How often the server appends a signed checkpoint when records were
+/// written since the last one, so `audit checkpoint` is never far behind.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Two bound sockets, ready to serve.
 pub struct Listeners {
@@ -58,7 +74,12 @@ pub async fn run(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    state
+        .audit
+        .append(NewEntry::by(Actor::System, Event::ServerStarted))
+        .map_err(|e| format!("cannot write the audit log, so refusing to start: {e}"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let checkpoints = tokio::spawn(periodic_checkpoints(state.audit.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -72,13 +93,37 @@ pub async fn run(
     let review =
         axum::serve(listeners.review, crate::review::router(state.clone())).with_graceful_shutdown(stopped(stop_rx));
     let (public, review) = tokio::join!(public, review);
+    let _ = checkpoints.await;
 
+    let audited = state
+        .audit
+        .append(NewEntry::by(Actor::System, Event::ServerStopped))
+        .and_then(|_| state.audit.checkpoint())
+        .map_err(|e| format!("could not write the audit log at shutdown: {e}"));
     let flushed = state.store.flush();
     public.map_err(|e| format!("the public listener failed: {e}"))?;
     review.map_err(|e| format!("the review listener failed: {e}"))?;
     flushed.map_err(|e| format!("could not flush storage at shutdown: {e}"))?;
+    audited?;
     tracing::info!("stopped; storage flushed");
     Ok(())
+}
+
+async fn periodic_checkpoints(audit: Arc<AuditLog>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.tick().await; // the first tick is immediate
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let audit = audit.clone();
+                let done = tokio::task::spawn_blocking(move || audit.checkpoint_if_needed()).await;
+                if !matches!(done, Ok(Ok(()))) {
+                    tracing::error!("the periodic audit checkpoint failed");
+                }
+            }
+            _ = async { let _ = stop.wait_for(|stop| *stop).await; } => return,
+        }
+    }
 }
 
 /// Watches SIGTERM and SIGINT (Ctrl-C) from the moment it is called, and

@@ -31,7 +31,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
     let password_text = demo_password();
     let password = Password::new(password_text.clone())?;
 
-    let created = initialize(&data, &admin, &password, &recovery, &SystemClock)?;
+    let created = initialize(&data, &admin, &password, &recovery, Arc::new(SystemClock))?;
     let store = Store::open(&data).map_err(|e| e.to_string())?;
 
     runtime()?.block_on(async move {
@@ -50,7 +50,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         println!();
         println!("Open these in a browser; press Ctrl-C to stop.");
         announce(&listeners)?;
-        let state = AppState { store: Arc::new(store), clock: Arc::new(SystemClock) };
+        let state = AppState::new(store, Arc::new(SystemClock))?;
         let served = server::run(state, listeners, stop).await;
         drop(scratch);
         served

@@ -10,9 +10,11 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 
+use crate::audit::{Actor, AuditLog, Event, NewEntry};
 use crate::auth::accounts;
 use crate::cli::InitArgs;
 use crate::clock::{Clock, SystemClock};
@@ -27,7 +29,7 @@ use super::{print_qr_if_terminal, read_password_file};
 
 pub fn run(args: &InitArgs) -> Result<(), String> {
     let password = read_password_file(&args.password_file)?;
-    let created = initialize(&args.data, &args.admin, &password, &args.recovery_key_out, &SystemClock)?;
+    let created = initialize(&args.data, &args.admin, &password, &args.recovery_key_out, Arc::new(SystemClock))?;
     println!("created the data directory {}", args.data.display());
     println!(
         "recovery key written to {}: take it offline now (paper, hardware, split among custodians); \
@@ -68,7 +70,7 @@ pub fn initialize(
     admin: &AccountName,
     password: &Password,
     recovery_key_out: &Path,
-    clock: &dyn Clock,
+    clock: Arc<dyn Clock>,
 ) -> Result<Initialized, String> {
     check_data_dir_is_new(data)?;
     check_recovery_key_path(data, recovery_key_out)?;
@@ -78,6 +80,7 @@ pub fn initialize(
     let signing = SigningKey::generate();
     let desk_key = DeskIdentity::generate();
     let desk_id = DeskId(random_hex_id());
+    let desk_id_text = desk_id.0.clone();
     let admin_account = accounts::prepare(admin.clone(), Role::Admin, password, KdfParams::DEFAULT, today)?;
 
     let wraps = vec![
@@ -109,6 +112,21 @@ pub fn initialize(
     write_recovery_key(recovery_key_out, &recovery, today)?;
     undo.recovery_key = Some(recovery_key_out.to_path_buf());
     let store = Store::create(data, initial).map_err(|e| format!("cannot create the data directory: {e}"))?;
+    let audit = AuditLog::create(&store, clock).map_err(|e| format!("cannot create the audit log: {e}"))?;
+    audit
+        .append(
+            NewEntry::by(Actor::System, Event::AccountCreated { role: Role::Admin.as_str().into() }).on(admin.as_str()),
+        )
+        .and_then(|_| audit.append(NewEntry::by(Actor::System, Event::DeskCreated).on(desk_id_text.as_str())))
+        .and_then(|_| {
+            audit.append(
+                NewEntry::by(Actor::System, Event::DeskGranted { account: admin.to_string() })
+                    .on(desk_id_text.as_str()),
+            )
+        })
+        .and_then(|_| audit.checkpoint())
+        .map_err(|e| format!("cannot write the audit log: {e}"))?;
+    store.complete_init().map_err(|e| format!("cannot finish the data directory: {e}"))?;
     drop(store);
     undo.disarm();
 

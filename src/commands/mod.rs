@@ -2,6 +2,7 @@
 //! `main` prints it and exits non-zero. No message ever carries a password,
 //! a key or anything a witness sent.
 
+mod audit;
 mod demo;
 mod init;
 mod serve;
@@ -21,8 +22,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::User(UserCommand::Add(args)) => user::add(&args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
-        Command::Audit(AuditCommand::Verify { .. }) => not_yet("audit verify"),
-        Command::Audit(AuditCommand::Checkpoint { .. }) => not_yet("audit checkpoint"),
+        Command::Audit(AuditCommand::Verify { data, checkpoint }) => audit::verify(&data, checkpoint.as_deref()),
+        Command::Audit(AuditCommand::Checkpoint { data }) => audit::checkpoint(&data),
         Command::Export(_) => not_yet("export"),
         Command::Backup(_) => not_yet("backup"),
         Command::Restore(_) => not_yet("restore"),

@@ -26,7 +26,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let listeners = Listeners::bind(config.listen, config.review_listen).await?;
         let stop = server::termination_signal()?;
         announce(&listeners)?;
-        let state = AppState { store: Arc::new(store), clock: Arc::new(SystemClock) };
+        let state = AppState::new(store, Arc::new(SystemClock))?;
         server::run(state, listeners, stop).await
     })
 }

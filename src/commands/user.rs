@@ -1,6 +1,9 @@
 //! `testimony user add`: a new account, optionally a member of the default
 //! desk (which needs the recovery key, to unwrap the desk key offline).
 
+use std::sync::Arc;
+
+use crate::audit::{Actor, AuditLog, Event, NewEntry, Outcome};
 use crate::auth::accounts;
 use crate::cli::UserAddArgs;
 use crate::clock::{Clock, SystemClock};
@@ -54,7 +57,23 @@ pub fn add(args: &UserAddArgs) -> Result<(), String> {
                 .map_err(|e| e.to_string())?,
         ],
     };
-    store.insert_account(&account.record, &wraps).map_err(|e| e.to_string())?;
+    // Audit first: no account may appear without its entry.
+    let audit = AuditLog::open(&store, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    let mut entries = vec![
+        NewEntry::by(Actor::System, Event::AccountCreated { role: args.role.as_str().into() }).on(args.name.as_str()),
+    ];
+    if let Some((desk, _, _)) = &desk_key {
+        entries.push(
+            NewEntry::by(Actor::System, Event::DeskGranted { account: args.name.to_string() }).on(desk.id.0.as_str()),
+        );
+    }
+    audit.append_all(entries.clone()).map_err(|e| e.to_string())?;
+    if let Err(e) = store.insert_account(&account.record, &wraps) {
+        let failed = entries.into_iter().map(|entry| entry.outcome(Outcome::Failed)).collect();
+        let _ = audit.append_all(failed);
+        return Err(e.to_string());
+    }
+    audit.checkpoint().map_err(|e| e.to_string())?;
 
     println!(
         "added {} ({}){}",

@@ -13,7 +13,7 @@ mod signing;
 
 pub use identity::{DeskIdentity, Recipient, RecoveryIdentity, read_identity_file};
 pub use password::{KdfParams, LoginVerifier, Password, PersonalKeys, Salt};
-pub use random::{random_array, random_hex_id};
+pub use random::{hex, random_array, random_hex_id};
 pub use seal::{OpenError, Plaintext, SealError, Sealed, SealedStream, SealingWriter, open, seal, seal_to};
 pub use signing::{SigningKey, VerifyingKey};
 

@@ -104,8 +104,10 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Creates a data directory's contents in `dir` (which must be empty)
-    /// and writes the initial records. The FORMAT marker comes last, so an
-    /// interrupted init leaves a directory that `open` refuses.
+    /// and writes the initial records. The FORMAT marker is written only by
+    /// [`Store::complete_init`], after the caller has made everything else
+    /// (the audit log), so an interrupted init leaves a directory that
+    /// `open` refuses.
     pub fn create(dir: &Path, initial: InitialRecords<'_>) -> Result<Store, StorageError> {
         if dir.join("FORMAT").exists() || dir.join("db").exists() {
             return Err(StorageError::AlreadyExists(dir.display().to_string()));
@@ -116,8 +118,13 @@ impl Store {
         store.put_json(&store.desks, initial.desk.id.0.as_bytes(), &initial.desk)?;
         store.insert_account(&initial.admin, &initial.wraps)?;
         store.flush()?;
-        format::write(dir)?;
         Ok(store)
+    }
+
+    /// Marks a new data directory as complete (writes FORMAT, durably).
+    pub fn complete_init(&self) -> Result<(), StorageError> {
+        self.flush()?;
+        format::write(&self.dir)
     }
 
     /// Opens an existing data directory: checks the format, takes the lock,

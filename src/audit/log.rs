@@ -1,0 +1,389 @@
+//! The writer: appends records to `audit/log`, durably, in order, and fails
+//! closed.
+//!
+//! Appends from many threads are serialized by one mutex that covers only
+//! formatting and `write(2)`; the fsync that makes them durable is shared:
+//! whoever syncs covers every record written before the sync started, and
+//! the threads waiting behind it usually find their record already covered
+//! (group commit). An append returns only after its record is on disk.
+//!
+//! Any write or sync error poisons the log: every later append fails, so
+//! every action that needs an audit entry fails too, until an operator has
+//! fixed the disk and restarted. After a failed fsync the kernel may have
+//! dropped the dirty pages, so carrying on could silently lose entries.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::{Clock, Day};
+use crate::crypto::SigningKey;
+use crate::storage::{Store, create_private_dir, sync_dir};
+
+use super::chain::{Body, Checkpoint, GENESIS, Record};
+use super::event::{Actor, Event, Outcome};
+
+pub const LOG_FILE: &str = "log";
+
+/// How often a signed checkpoint is appended, in records, by default.
+pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("the audit log cannot be written: {0}")]
+    Io(#[from] io::Error),
+    #[error("the audit log is unavailable after an earlier write failure; fix the disk and restart")]
+    Poisoned,
+    #[error("the audit log is damaged: {0}")]
+    Damaged(String),
+}
+
+/// When an entry happened, at the precision its actor allows.
+#[derive(Clone, Copy, Debug)]
+pub enum When {
+    /// Now, to the second (reviewers and the system).
+    Now,
+    /// A day only (witness events, so the log cannot time a connection).
+    Day(Day),
+}
+
+/// One entry to append.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub actor: Actor,
+    pub event: Event,
+    pub object: Option<String>,
+    pub outcome: Outcome,
+    pub when: When,
+}
+
+impl NewEntry {
+    pub fn by(actor: Actor, event: Event) -> NewEntry {
+        NewEntry { actor, event, object: None, outcome: Outcome::Ok, when: When::Now }
+    }
+
+    pub fn on(mut self, object: impl Into<String>) -> NewEntry {
+        self.object = Some(object.into());
+        self
+    }
+
+    pub fn outcome(mut self, outcome: Outcome) -> NewEntry {
+        self.outcome = outcome;
+        self
+    }
+
+    pub fn on_day(mut self, day: Day) -> NewEntry {
+        self.when = When::Day(day);
+        self
+    }
+}
+
+/// The file the log is written to; a trait so tests can make it fail like a
+/// full or read-only disk.
+pub trait LogFile: Send {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn sync(&mut self) -> io::Result<()>;
+    /// Cuts the file back to `len` bytes (undoing a partial append).
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl LogFile for File {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+struct Tail {
+    file: Box<dyn LogFile>,
+    len: u64,
+    next_seq: u64,
+    head: String,
+    since_checkpoint: u64,
+}
+
+pub struct AuditLog {
+    tail: Mutex<Tail>,
+    /// Serializes fsyncs; holds the file's sync handle.
+    syncer: Mutex<Box<dyn LogFile>>,
+    /// Records written (not necessarily synced): `next_seq` after the last write.
+    written: AtomicU64,
+    /// Records known to be on disk.
+    synced: AtomicU64,
+    poisoned: AtomicBool,
+    signing: SigningKey,
+    clock: Arc<dyn Clock>,
+    checkpoint_every: u64,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditLog({})", self.path.display())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the tail as it was before the
+    // write (state is updated only after a successful write), so it is safe
+    // to keep using.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AuditLog {
+    /// Creates `DIR/audit/log` with its first entry, which commits to the
+    /// signing key. Fails if a log exists. Taking the `Store` proves this
+    /// process holds the data directory's lock: one writer at a time.
+    pub fn create(store: &Store, clock: Arc<dyn Clock>) -> Result<AuditLog, AuditError> {
+        let signing = store.signing_key().map_err(|e| AuditError::Damaged(e.to_string()))?;
+        let dir = store.dir().join("audit");
+        create_private_dir(&dir)?;
+        let path = dir.join(LOG_FILE);
+        let file = OpenOptions::new().append(true).create_new(true).open(&path)?;
+        sync_dir(&dir)?;
+        let sync_handle = file.try_clone()?;
+        let log =
+            AuditLog::from_parts(path, Box::new(file), Box::new(sync_handle), 0, 0, GENESIS.into(), 0, signing, clock);
+        let key = log.signing.verifying_key().to_string();
+        log.append(NewEntry::by(Actor::System, Event::DataDirectoryCreated { signing_key: key }))?;
+        Ok(log)
+    }
+
+    /// Opens an existing log for appending (the `Store` proves the lock is
+    /// held). A final line without its newline was never acknowledged (the
+    /// crash came before its fsync) and is cut.
+    pub fn open(store: &Store, clock: Arc<dyn Clock>) -> Result<AuditLog, AuditError> {
+        let signing = store.signing_key().map_err(|e| AuditError::Damaged(e.to_string()))?;
+        let path = log_path(store.dir());
+        let mut file = match OpenOptions::new().read(true).append(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(AuditError::Damaged(format!("{} is missing", path.display())));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (len, last, since_checkpoint) = scan_tail(&mut file)?;
+        let full_len = file.metadata()?.len();
+        if full_len > len {
+            tracing::warn!(cut = full_len - len, "cut an incomplete last audit record left by a crash");
+            file.set_len(len)?;
+            file.sync_all()?;
+        }
+        let last = last.ok_or_else(|| AuditError::Damaged("the log is empty".into()))?;
+        let sync_handle = file.try_clone()?;
+        Ok(AuditLog::from_parts(
+            path,
+            Box::new(file),
+            Box::new(sync_handle),
+            len,
+            last.seq + 1,
+            last.hash,
+            since_checkpoint,
+            signing,
+            clock,
+        ))
+    }
+
+    /// A log over any `LogFile` (tests use failing ones), starting empty.
+    pub fn with_file(
+        file: Box<dyn LogFile>,
+        sync_handle: Box<dyn LogFile>,
+        signing: SigningKey,
+        clock: Arc<dyn Clock>,
+    ) -> AuditLog {
+        AuditLog::from_parts(PathBuf::from("(test)"), file, sync_handle, 0, 0, GENESIS.into(), 0, signing, clock)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn from_parts(
+        path: PathBuf,
+        file: Box<dyn LogFile>,
+        sync_handle: Box<dyn LogFile>,
+        len: u64,
+        next_seq: u64,
+        head: String,
+        since_checkpoint: u64,
+        signing: SigningKey,
+        clock: Arc<dyn Clock>,
+    ) -> AuditLog {
+        AuditLog {
+            tail: Mutex::new(Tail { file, len, next_seq, head, since_checkpoint }),
+            syncer: Mutex::new(sync_handle),
+            written: AtomicU64::new(next_seq),
+            synced: AtomicU64::new(next_seq),
+            poisoned: AtomicBool::new(false),
+            signing,
+            clock,
+            checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            path,
+        }
+    }
+
+    /// Sets how many records pass between signed checkpoints.
+    pub fn with_checkpoint_every(mut self, every: u64) -> AuditLog {
+        self.checkpoint_every = every.max(1);
+        self
+    }
+
+    /// Appends one entry and returns once it is on disk.
+    pub fn append(&self, entry: NewEntry) -> Result<u64, AuditError> {
+        self.append_all(vec![entry])
+    }
+
+    /// Appends entries together (one write, one fsync) and returns the
+    /// sequence number of the last once all are on disk.
+    pub fn append_all(&self, entries: Vec<NewEntry>) -> Result<u64, AuditError> {
+        let last = self.write(entries.into_iter().map(Some).collect())?;
+        self.sync_through(last)?;
+        Ok(last)
+    }
+
+    /// Appends a signed checkpoint now (also done every N records and at a
+    /// clean shutdown).
+    pub fn checkpoint(&self) -> Result<u64, AuditError> {
+        let last = self.write(vec![None])?;
+        self.sync_through(last)?;
+        Ok(last)
+    }
+
+    /// Appends a checkpoint if any record was written since the last one.
+    pub fn checkpoint_if_needed(&self) -> Result<(), AuditError> {
+        let pending = lock(&self.tail).since_checkpoint > 0;
+        if pending {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Is the log still writable? (False after a write or sync failure.)
+    pub fn is_healthy(&self) -> bool {
+        !self.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Formats and writes records under the tail lock. `None` is a checkpoint.
+    fn write(&self, items: Vec<Option<NewEntry>>) -> Result<u64, AuditError> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(AuditError::Poisoned);
+        }
+        let now = self.clock.now();
+        let mut tail = lock(&self.tail);
+        let (mut seq, mut head, mut since) = (tail.next_seq, tail.head.clone(), tail.since_checkpoint);
+        let mut bytes = Vec::new();
+        let mut push = |body: Body, time: String, seq: &mut u64, head: &mut String| {
+            let record = Record::new(*seq, time, body, head);
+            bytes.extend_from_slice(record.to_line().as_bytes());
+            bytes.push(b'\n');
+            *head = record.hash;
+            *seq += 1;
+        };
+        for item in items {
+            match item {
+                Some(e) => {
+                    let time = match e.when {
+                        When::Now => now.to_rfc3339(),
+                        When::Day(day) => day.to_string(),
+                    };
+                    let body = Body::Entry { actor: e.actor, event: e.event, object: e.object, outcome: e.outcome };
+                    push(body, time, &mut seq, &mut head);
+                    since += 1;
+                }
+                None => since = self.checkpoint_every,
+            }
+            if since >= self.checkpoint_every {
+                let time = now.to_rfc3339();
+                let checkpoint = Checkpoint::sign(seq, &head, &time, &self.signing);
+                push(Body::Checkpoint(checkpoint), time, &mut seq, &mut head);
+                since = 0;
+            }
+        }
+        if let Err(e) = tail.file.append(&bytes) {
+            // Undo a partial write so the file stays a valid chain; if even
+            // that fails, nothing more may be appended.
+            let len = tail.len;
+            if tail.file.truncate(len).is_err() {
+                self.poison();
+            }
+            return Err(e.into());
+        }
+        tail.len += bytes.len() as u64;
+        tail.next_seq = seq;
+        tail.head = head;
+        tail.since_checkpoint = since;
+        self.written.store(seq, Ordering::SeqCst);
+        Ok(seq - 1)
+    }
+
+    /// Returns once record `seq` is on disk, syncing if nobody else has.
+    fn sync_through(&self, seq: u64) -> Result<(), AuditError> {
+        let mut syncer = lock(&self.syncer);
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(AuditError::Poisoned);
+        }
+        if self.synced.load(Ordering::SeqCst) > seq {
+            return Ok(());
+        }
+        let target = self.written.load(Ordering::SeqCst);
+        if let Err(e) = syncer.sync() {
+            self.poison();
+            return Err(e.into());
+        }
+        self.synced.store(target, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn poison(&self) {
+        if !self.poisoned.swap(true, Ordering::SeqCst) {
+            tracing::error!("the audit log failed to write; every action that needs it now fails until restart");
+        }
+    }
+}
+
+/// Streams through the file and returns the length up to the end of the
+/// last complete line, that line's record, and how many records follow the
+/// last checkpoint.
+fn scan_tail(file: &mut File) -> Result<(u64, Option<Record>, u64), AuditError> {
+    const CHECKPOINT_MARK: &[u8] = b"\"checkpoint\":{";
+    file.seek(SeekFrom::Start(0))?;
+    let mut reader = BufReader::new(&mut *file);
+    let (mut len, mut last_line, mut since) = (0u64, None::<Vec<u8>>, 0u64);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        len += n as u64;
+        since = if line.windows(CHECKPOINT_MARK.len()).any(|w| w == CHECKPOINT_MARK) { 0 } else { since + 1 };
+        last_line = Some(line.clone());
+    }
+    let last = match last_line {
+        None => None,
+        Some(bytes) => {
+            let record: Record = serde_json::from_slice(&bytes[..bytes.len() - 1])
+                .map_err(|_| AuditError::Damaged("the last record cannot be read".into()))?;
+            if record.expected_hash() != record.hash {
+                return Err(AuditError::Damaged("the last record does not match its hash".into()));
+            }
+            Some(record)
+        }
+    };
+    Ok((len, last, since))
+}
+
+/// Where the log of a data directory lives.
+pub fn log_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("audit").join(LOG_FILE)
+}
+
+/// True when the data directory has an audit log.
+pub fn exists(data_dir: &Path) -> bool {
+    fs::metadata(log_path(data_dir)).is_ok()
+}

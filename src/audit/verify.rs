@@ -1,0 +1,160 @@
+//! `testimony audit verify`: recomputes the chain, checks every checkpoint
+//! signature, and, given a checkpoint saved elsewhere, checks that the log
+//! still extends it. Reads the file only, so it works while the server
+//! appends to it.
+
+use std::path::Path;
+
+use crate::crypto::VerifyingKey;
+
+use super::chain::{Body, Checkpoint, GENESIS, Record};
+use super::event::{Actor, Event};
+
+/// An intact log, summarized.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub records: u64,
+    pub checkpoints: u64,
+    pub head: String,
+    pub signing_key: String,
+    pub last_checkpoint: Option<Checkpoint>,
+    /// Records after the last checkpoint: chained, but not yet vouched for
+    /// by a signature (a running server signs hourly and when it stops).
+    pub unsigned_tail: u64,
+}
+
+/// The first problem found: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {what}")]
+pub struct Tampered {
+    /// 1-based line of the log file (0 when the problem is the whole file).
+    pub line: u64,
+    pub what: String,
+}
+
+fn bad(line: u64, what: impl Into<String>) -> Tampered {
+    Tampered { line, what: what.into() }
+}
+
+/// Verifies a whole log given as bytes. `saved` is a checkpoint kept off
+/// the server, if any.
+pub fn verify_bytes(bytes: &[u8], saved: Option<&Checkpoint>) -> Result<Summary, Tampered> {
+    if bytes.is_empty() {
+        return Err(bad(0, "the log is empty"));
+    }
+    if bytes.last() != Some(&b'\n') {
+        return Err(bad(
+            bytes.split(|b| *b == b'\n').count() as u64,
+            "the last record is incomplete (the file was cut)",
+        ));
+    }
+    let mut head = GENESIS.to_string();
+    let mut key: Option<VerifyingKey> = None;
+    let mut key_text = String::new();
+    let (mut checkpoints, mut last_checkpoint) = (0u64, None);
+    let mut saved_matched = false;
+    let mut count = 0u64;
+
+    for (index, raw) in bytes[..bytes.len() - 1].split(|b| *b == b'\n').enumerate() {
+        let line = index as u64 + 1;
+        let seq = index as u64;
+        let record: Record =
+            serde_json::from_slice(raw).map_err(|_| bad(line, "not a valid audit record (altered bytes?)"))?;
+        if record.to_line().as_bytes() != raw {
+            return Err(bad(line, "the record is not in canonical form (altered bytes)"));
+        }
+        if record.seq != seq {
+            return Err(bad(
+                line,
+                format!(
+                    "sequence number {} where {seq} was expected (entries removed, added or reordered)",
+                    record.seq
+                ),
+            ));
+        }
+        if record.prev != head {
+            return Err(bad(line, "does not follow the previous record (chain broken)"));
+        }
+        if record.expected_hash() != record.hash {
+            return Err(bad(line, "the record does not match its hash (altered)"));
+        }
+        match (&record.body, seq) {
+            (Body::Entry { actor: Actor::System, event: Event::DataDirectoryCreated { signing_key }, .. }, 0) => {
+                key =
+                    Some(signing_key.parse().map_err(|_| bad(line, "the signing key in the first record is invalid"))?);
+                key_text = signing_key.clone();
+            }
+            (_, 0) => return Err(bad(line, "the first record must be the creation of the data directory")),
+            (Body::Checkpoint(cp), _) => {
+                // Invariant: seq > 0 here, so the first record set the key.
+                let signer = key.as_ref().ok_or_else(|| bad(line, "checkpoint before the signing key"))?;
+                if cp.size != seq || cp.head != record.prev || cp.time != record.time {
+                    return Err(bad(line, "the checkpoint does not describe the log before it"));
+                }
+                if !cp.is_signed_by(signer) {
+                    return Err(bad(line, "the checkpoint's signature is invalid"));
+                }
+                checkpoints += 1;
+                last_checkpoint = Some(cp.clone());
+            }
+            (Body::Entry { .. }, _) => {}
+        }
+        if let Some(cp) = saved
+            && cp.size == seq
+        {
+            // The saved checkpoint was printed from this log, so the log must
+            // still hold it, right here, describing the same history.
+            if record.prev != cp.head {
+                return Err(bad(line, "the log differs from the saved checkpoint here (history rewritten or forked)"));
+            }
+            if record.body != Body::Checkpoint(cp.clone()) {
+                return Err(bad(line, "the saved checkpoint is not in the log where it belongs (rewritten)"));
+            }
+            saved_matched = true;
+        }
+        head = record.hash;
+        count += 1;
+    }
+
+    if let Some(cp) = saved {
+        // Invariant: the loop ran at least once (the log is not empty).
+        let signer = key.as_ref().ok_or_else(|| bad(0, "the log has no signing key"))?;
+        if !cp.is_signed_by(signer) {
+            return Err(bad(0, "the saved checkpoint is not signed by this log's key"));
+        }
+        if !saved_matched {
+            return Err(bad(
+                count + 1,
+                format!(
+                    "the log has {count} records but the saved checkpoint is record {} (truncated or rolled back)",
+                    cp.size + 1
+                ),
+            ));
+        }
+    }
+    let unsigned_tail = count - last_checkpoint.as_ref().map_or(0, |cp| cp.size + 1);
+    Ok(Summary { records: count, checkpoints, head, signing_key: key_text, last_checkpoint, unsigned_tail })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read the audit log {0}: {1}")]
+    Read(String, std::io::ErrorKind),
+    #[error("the audit log has been tampered with at {0}")]
+    Tampered(#[from] Tampered),
+}
+
+/// Verifies the log file. If its last line is still being written, reads
+/// again briefly before calling it cut.
+pub fn verify_file(path: &Path, saved: Option<&Checkpoint>) -> Result<Summary, VerifyError> {
+    let read = || std::fs::read(path).map_err(|e| VerifyError::Read(path.display().to_string(), e.kind()));
+    let mut bytes = read()?;
+    for _ in 0..20 {
+        if bytes.last() == Some(&b'\n') || bytes.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        bytes = read()?;
+    }
+    Ok(verify_bytes(&bytes, saved)?)
+}
