@@ -1,11 +1,12 @@
 //! The writer: appends records to `audit/log`, durably, in order, and fails
 //! closed.
 //!
-//! Appends from many threads are serialized by one mutex that covers only
-//! formatting and `write(2)`; the fsync that makes them durable is shared:
-//! whoever syncs covers every record written before the sync started, and
-//! the threads waiting behind it usually find their record already covered
-//! (group commit). An append returns only after its record is on disk.
+//! Group commit: appending threads queue their entries; one of them (the
+//! leader) takes everything queued, writes it with one `write(2)` and one
+//! fsync, and wakes the others. Entries that arrive meanwhile form the next
+//! batch, in arrival order, so no thread waits behind more than about two
+//! fsyncs however many are appending. An append returns only after its
+//! record is on disk.
 //!
 //! Any write or sync error poisons the log: every later append fails, so
 //! every action that needs an audit entry fails too, until an operator has
@@ -15,8 +16,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::clock::{Clock, Day};
 use crate::crypto::SigningKey;
@@ -103,20 +104,30 @@ impl LogFile for File {
 
 struct Tail {
     file: Box<dyn LogFile>,
+    sync_handle: Box<dyn LogFile>,
     len: u64,
     next_seq: u64,
     head: String,
     since_checkpoint: u64,
 }
 
+/// An entry to write, or `None` for a checkpoint.
+type Item = Option<NewEntry>;
+
+/// Where a queued append learns how its batch went.
+#[derive(Default)]
+struct Slot(Mutex<Option<Result<(), (io::ErrorKind, String)>>>);
+
+struct Queue {
+    waiting: Vec<(Vec<Item>, Arc<Slot>)>,
+    leader: bool,
+}
+
 pub struct AuditLog {
+    queue: Mutex<Queue>,
+    woken: Condvar,
+    /// Only the leader takes this, so it is never contended.
     tail: Mutex<Tail>,
-    /// Serializes fsyncs; holds the file's sync handle.
-    syncer: Mutex<Box<dyn LogFile>>,
-    /// Records written (not necessarily synced): `next_seq` after the last write.
-    written: AtomicU64,
-    /// Records known to be on disk.
-    synced: AtomicU64,
     poisoned: AtomicBool,
     signing: SigningKey,
     clock: Arc<dyn Clock>,
@@ -131,9 +142,8 @@ impl std::fmt::Debug for AuditLog {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock leaves the tail as it was before the
-    // write (state is updated only after a successful write), so it is safe
-    // to keep using.
+    // Every state change under these locks happens after the I/O it depends
+    // on succeeded, so the state is consistent even if a holder panicked.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -214,10 +224,9 @@ impl AuditLog {
         clock: Arc<dyn Clock>,
     ) -> AuditLog {
         AuditLog {
-            tail: Mutex::new(Tail { file, len, next_seq, head, since_checkpoint }),
-            syncer: Mutex::new(sync_handle),
-            written: AtomicU64::new(next_seq),
-            synced: AtomicU64::new(next_seq),
+            queue: Mutex::new(Queue { waiting: Vec::new(), leader: false }),
+            woken: Condvar::new(),
+            tail: Mutex::new(Tail { file, sync_handle, len, next_seq, head, since_checkpoint }),
             poisoned: AtomicBool::new(false),
             signing,
             clock,
@@ -233,44 +242,75 @@ impl AuditLog {
     }
 
     /// Appends one entry and returns once it is on disk.
-    pub fn append(&self, entry: NewEntry) -> Result<u64, AuditError> {
-        self.append_all(vec![entry])
+    pub fn append(&self, entry: NewEntry) -> Result<(), AuditError> {
+        self.submit(vec![Some(entry)])
     }
 
-    /// Appends entries together (one write, one fsync) and returns the
-    /// sequence number of the last once all are on disk.
-    pub fn append_all(&self, entries: Vec<NewEntry>) -> Result<u64, AuditError> {
-        let last = self.write(entries.into_iter().map(Some).collect())?;
-        self.sync_through(last)?;
-        Ok(last)
+    /// Appends entries together, in order, and returns once all are on disk.
+    pub fn append_all(&self, entries: Vec<NewEntry>) -> Result<(), AuditError> {
+        self.submit(entries.into_iter().map(Some).collect())
     }
 
-    /// Appends a signed checkpoint now (also done every N records and at a
-    /// clean shutdown).
-    pub fn checkpoint(&self) -> Result<u64, AuditError> {
-        let last = self.write(vec![None])?;
-        self.sync_through(last)?;
-        Ok(last)
+    /// Appends a signed checkpoint now (also done every N records, hourly
+    /// and at a clean shutdown).
+    pub fn checkpoint(&self) -> Result<(), AuditError> {
+        self.submit(vec![None])
     }
 
     /// Appends a checkpoint if any record was written since the last one.
     pub fn checkpoint_if_needed(&self) -> Result<(), AuditError> {
         let pending = lock(&self.tail).since_checkpoint > 0;
-        if pending {
-            self.checkpoint()?;
-        }
-        Ok(())
+        if pending { self.checkpoint() } else { Ok(()) }
     }
 
-    /// Is the log still writable? (False after a write or sync failure.)
+    /// Is the log still writable? (False after an fsync failure.)
     pub fn is_healthy(&self) -> bool {
         !self.poisoned.load(Ordering::SeqCst)
     }
 
-    /// Formats and writes records under the tail lock. `None` is a checkpoint.
-    fn write(&self, items: Vec<Option<NewEntry>>) -> Result<u64, AuditError> {
+    /// Queues `items` and waits until a leader (perhaps this thread) has
+    /// written and synced them.
+    fn submit(&self, items: Vec<Item>) -> Result<(), AuditError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(AuditError::Poisoned);
+        }
+        let slot = Arc::new(Slot::default());
+        let mut queue = lock(&self.queue);
+        queue.waiting.push((items, slot.clone()));
+        loop {
+            if let Some(result) = lock(&slot.0).take() {
+                return result.map_err(|(kind, message)| self.error_from(kind, message));
+            }
+            if queue.leader {
+                queue = self.woken.wait(queue).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            // Lead one batch: everything queued so far, ours included.
+            queue.leader = true;
+            let batch = std::mem::take(&mut queue.waiting);
+            drop(queue);
+            let result = self.write_batch(batch.iter().flat_map(|(items, _)| items.iter().cloned()).collect());
+            for (_, waiter) in &batch {
+                *lock(&waiter.0) = Some(result.clone());
+            }
+            queue = lock(&self.queue);
+            queue.leader = false;
+            self.woken.notify_all();
+        }
+    }
+
+    fn error_from(&self, kind: io::ErrorKind, message: String) -> AuditError {
+        if self.poisoned.load(Ordering::SeqCst) && kind == io::ErrorKind::Other && message == POISONED {
+            AuditError::Poisoned
+        } else {
+            AuditError::Io(io::Error::new(kind, message))
+        }
+    }
+
+    /// Formats, writes and syncs one batch (the leader only).
+    fn write_batch(&self, items: Vec<Item>) -> Result<(), (io::ErrorKind, String)> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err((io::ErrorKind::Other, POISONED.into()));
         }
         let now = self.clock.now();
         let mut tail = lock(&self.tail);
@@ -310,31 +350,18 @@ impl AuditLog {
             if tail.file.truncate(len).is_err() {
                 self.poison();
             }
-            return Err(e.into());
+            return Err((e.kind(), e.to_string()));
+        }
+        if let Err(e) = tail.sync_handle.sync() {
+            // After a failed fsync the kernel may have dropped the pages:
+            // what is on disk is unknown, so nothing more may be appended.
+            self.poison();
+            return Err((e.kind(), e.to_string()));
         }
         tail.len += bytes.len() as u64;
         tail.next_seq = seq;
         tail.head = head;
         tail.since_checkpoint = since;
-        self.written.store(seq, Ordering::SeqCst);
-        Ok(seq - 1)
-    }
-
-    /// Returns once record `seq` is on disk, syncing if nobody else has.
-    fn sync_through(&self, seq: u64) -> Result<(), AuditError> {
-        let mut syncer = lock(&self.syncer);
-        if self.poisoned.load(Ordering::SeqCst) {
-            return Err(AuditError::Poisoned);
-        }
-        if self.synced.load(Ordering::SeqCst) > seq {
-            return Ok(());
-        }
-        let target = self.written.load(Ordering::SeqCst);
-        if let Err(e) = syncer.sync() {
-            self.poison();
-            return Err(e.into());
-        }
-        self.synced.store(target, Ordering::SeqCst);
         Ok(())
     }
 
@@ -344,6 +371,8 @@ impl AuditLog {
         }
     }
 }
+
+const POISONED: &str = "the audit log is poisoned";
 
 /// Streams through the file and returns the length up to the end of the
 /// last complete line, that line's record, and how many records follow the
