@@ -21,6 +21,37 @@ pub struct ConfigFile {
     /// Allow binding to addresses other than loopback. Off by default:
     /// deployments put Tor or a TLS proxy on the same host in front.
     pub allow_non_loopback: Option<bool>,
+    /// Limits of the public listener.
+    pub intake: Option<IntakeLimits>,
+}
+
+/// Limits that protect the intake from floods and the disk from filling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeLimits {
+    /// All files and fields of one submission together, in bytes.
+    pub max_submission_bytes: u64,
+    /// Files in one submission.
+    pub max_files: usize,
+    /// Submissions being received at the same time; more get a "busy" page.
+    pub max_concurrent_uploads: usize,
+    /// Below this much free space in the data directory, new submissions
+    /// are turned away (reviewers keep working).
+    pub min_free_disk_bytes: u64,
+    /// A request that sends nothing for this long is dropped (slow clients).
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        IntakeLimits {
+            max_submission_bytes: 1 << 30,
+            max_files: 20,
+            max_concurrent_uploads: 16,
+            min_free_disk_bytes: 1 << 30,
+            idle_timeout_secs: 60,
+        }
+    }
 }
 
 impl ConfigFile {
@@ -62,6 +93,7 @@ pub struct ServeConfig {
     pub data: PathBuf,
     pub listen: SocketAddr,
     pub review_listen: SocketAddr,
+    pub intake: IntakeLimits,
 }
 
 impl ServeConfig {
@@ -89,7 +121,11 @@ impl ServeConfig {
                 ));
             }
         }
-        Ok(ServeConfig { data, listen, review_listen })
+        let intake = file.intake.unwrap_or_default();
+        if intake.max_files == 0 || intake.max_concurrent_uploads == 0 || intake.idle_timeout_secs == 0 {
+            return Err("[intake] max_files, max_concurrent_uploads and idle_timeout_secs must be at least 1".into());
+        }
+        Ok(ServeConfig { data, listen, review_listen, intake })
     }
 }
 

@@ -34,6 +34,7 @@ pub mod commands;
 pub mod config;
 pub mod crypto;
 pub mod custody;
+pub mod i18n;
 pub mod intake;
 pub mod review;
 pub mod server;

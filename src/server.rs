@@ -11,6 +11,8 @@ use tokio::sync::watch;
 
 use crate::audit::{Actor, AuditLog, Event, NewEntry};
 use crate::clock::Clock;
+use crate::config::IntakeLimits;
+use crate::intake::IntakeState;
 use crate::storage::Store;
 
 /// What every handler can reach.
@@ -19,14 +21,21 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub audit: Arc<AuditLog>,
     pub clock: Arc<dyn Clock>,
+    pub intake: Arc<IntakeState>,
 }
 
 impl AppState {
     /// Opens the audit log of an open store (the store's lock makes this
     /// process its only writer).
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, limits: IntakeLimits) -> Result<AppState, String> {
         let audit = AuditLog::open(&store, clock.clone()).map_err(|e| format!("cannot open the audit log: {e}"))?;
-        Ok(AppState { store: Arc::new(store), audit: Arc::new(audit), clock })
+        let intake = Arc::new(IntakeState::new(limits, clock.clone()));
+        Ok(AppState { store: Arc::new(store), audit: Arc::new(audit), clock, intake })
+    }
+
+    /// Moves witness events of past days into the audit log.
+    pub fn release_witness_events(&self) -> Result<usize, String> {
+        crate::audit::witness::release_due(&self.store, &self.audit, self.clock.today()).map_err(|e| e.to_string())
     }
 }
 
@@ -78,8 +87,9 @@ pub async fn run(
         .audit
         .append(NewEntry::by(Actor::System, Event::ServerStarted))
         .map_err(|e| format!("cannot write the audit log, so refusing to start: {e}"))?;
+    state.release_witness_events().map_err(|e| format!("cannot release deferred witness events: {e}"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let checkpoints = tokio::spawn(periodic_checkpoints(state.audit.clone(), stop_rx.clone()));
+    let checkpoints = tokio::spawn(periodic_audit_work(state.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -109,16 +119,21 @@ pub async fn run(
     Ok(())
 }
 
-async fn periodic_checkpoints(audit: Arc<AuditLog>, mut stop: watch::Receiver<bool>) {
+/// Hourly: witness events of past days join the log, then a checkpoint.
+async fn periodic_audit_work(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
     tick.tick().await; // the first tick is immediate
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let audit = audit.clone();
-                let done = tokio::task::spawn_blocking(move || audit.checkpoint_if_needed()).await;
+                let state = state.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    state.release_witness_events()?;
+                    state.audit.checkpoint_if_needed().map_err(|e| e.to_string())
+                })
+                .await;
                 if !matches!(done, Ok(Ok(()))) {
-                    tracing::error!("the periodic audit checkpoint failed");
+                    tracing::error!("the hourly audit work failed");
                 }
             }
             _ = async { let _ = stop.wait_for(|stop| *stop).await; } => return,

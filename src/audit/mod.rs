@@ -11,6 +11,7 @@ mod event;
 pub mod export;
 mod log;
 mod verify;
+pub mod witness;
 
 pub use chain::{Body, Checkpoint, GENESIS, Record};
 pub use event::{Actor, Event, ExportKind, Outcome, SignInFailure};

@@ -50,7 +50,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         println!();
         println!("Open these in a browser; press Ctrl-C to stop.");
         announce(&listeners)?;
-        let state = AppState::new(store, Arc::new(SystemClock))?;
+        let state = AppState::new(store, Arc::new(SystemClock), crate::config::IntakeLimits::default())?;
         let served = server::run(state, listeners, stop).await;
         drop(scratch);
         served

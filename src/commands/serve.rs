@@ -26,7 +26,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let listeners = Listeners::bind(config.listen, config.review_listen).await?;
         let stop = server::termination_signal()?;
         announce(&listeners)?;
-        let state = AppState::new(store, Arc::new(SystemClock))?;
+        let state = AppState::new(store, Arc::new(SystemClock), config.intake.clone())?;
         server::run(state, listeners, stop).await
     })
 }

@@ -12,7 +12,7 @@ mod seal;
 mod signing;
 
 pub use identity::{DeskIdentity, Recipient, RecoveryIdentity, read_identity_file};
-pub use password::{KdfParams, LoginVerifier, Password, PersonalKeys, Salt};
+pub use password::{KdfParams, LoginVerifier, Password, PersonalIdentity, PersonalKeys, Salt, WitnessIdentity};
 pub use random::{hex, random_array, random_hex_id};
 pub use seal::{OpenError, Plaintext, SealError, Sealed, SealedStream, SealingWriter, open, seal, seal_to};
 pub use signing::{SigningKey, VerifyingKey};

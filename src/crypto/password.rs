@@ -166,6 +166,40 @@ impl fmt::Debug for PersonalIdentity {
     }
 }
 
+/// A witness's key, derived from their receipt: replies are sealed to it so
+/// that the witness, and only someone holding the receipt, can read them.
+/// Never stored.
+pub struct WitnessIdentity(age::x25519::Identity);
+
+impl WitnessIdentity {
+    /// HKDF-SHA256 over the receipt with a per-submission salt. The receipt
+    /// carries about 90 bits from the CSPRNG, so no slow hash is needed.
+    pub fn derive(receipt_digits: &[u8], salt: &Salt) -> WitnessIdentity {
+        let hkdf = Hkdf::<Sha256>::new(Some(&salt.0), receipt_digits);
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        // Invariant: 32 bytes is a valid HKDF-SHA256 output length.
+        #[allow(clippy::expect_used)]
+        hkdf.expand(b"testimony/v1/witness-x25519-identity", bytes.as_mut()).expect("32 bytes is a valid HKDF length");
+        WitnessIdentity(identity_from_bytes(&bytes))
+    }
+
+    pub fn recipient(&self) -> Recipient {
+        Recipient::from_age(self.0.to_public())
+    }
+}
+
+impl Opener for WitnessIdentity {
+    fn age_identity(&self) -> &age::x25519::Identity {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WitnessIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WitnessIdentity({})", self.recipient())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ mod durable;
 pub mod format;
 mod objects;
 mod records;
+mod submissions;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,7 @@ pub use records::{
     AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, ObjectId, Role,
     ServerRecord,
 };
+pub use submissions::{Author, Channel, FileRecord, SubmissionRecord, ThreadItem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -72,9 +74,16 @@ const TREE_META: &str = "meta";
 const TREE_ACCOUNTS: &str = "accounts";
 const TREE_DESKS: &str = "desks";
 const TREE_DESK_KEYS: &str = "desk_keys";
+const TREE_SUBMISSIONS: &str = "submissions";
+const TREE_RECEIPTS: &str = "receipts";
+const TREE_AUDIT_PENDING: &str = "audit_pending";
 
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
+const META_RECEIPT_KEY: &[u8] = b"receipt_lookup_key";
+
+/// A deferred witness audit event: its storage key and encoded event.
+pub type PendingEvent = (Vec<u8>, Vec<u8>);
 
 /// What `init` writes, all at once.
 pub struct InitialRecords<'a> {
@@ -93,6 +102,9 @@ pub struct Store {
     accounts: sled::Tree,
     desks: sled::Tree,
     desk_keys: sled::Tree,
+    submissions: sled::Tree,
+    receipts: sled::Tree,
+    audit_pending: sled::Tree,
     objects: ObjectStore,
 }
 
@@ -153,6 +165,9 @@ impl Store {
             accounts: db.open_tree(TREE_ACCOUNTS)?,
             desks: db.open_tree(TREE_DESKS)?,
             desk_keys: db.open_tree(TREE_DESK_KEYS)?,
+            submissions: db.open_tree(TREE_SUBMISSIONS)?,
+            receipts: db.open_tree(TREE_RECEIPTS)?,
+            audit_pending: db.open_tree(TREE_AUDIT_PENDING)?,
             db,
             objects,
         })
@@ -251,6 +266,111 @@ impl Store {
     /// Stores (or replaces) one wrapped desk key.
     pub fn put_desk_key_wrap(&self, wrap: &DeskKeyWrap) -> Result<(), StorageError> {
         self.desk_keys.insert(wrap_key(&wrap.desk, wrap.generation, &wrap.holder), wrap.sealed.as_bytes())?;
+        self.flush()
+    }
+
+    // --- submissions -------------------------------------------------------
+
+    /// The key that turns a receipt into its lookup hash (HMAC). Made on
+    /// first use; clear metadata, as it is useless without a receipt.
+    pub fn receipt_lookup_key(&self) -> Result<Zeroizing<Vec<u8>>, StorageError> {
+        if let Some(key) = self.meta.get(META_RECEIPT_KEY)? {
+            return Ok(Zeroizing::new(key.to_vec()));
+        }
+        let fresh = crate::crypto::random_array::<32>();
+        // compare_and_swap: two first uses at once must agree on one key.
+        let _ = self.meta.compare_and_swap(META_RECEIPT_KEY, None as Option<&[u8]>, Some(&fresh[..]))?;
+        self.flush()?;
+        let key = self.meta.get(META_RECEIPT_KEY)?.ok_or(StorageError::NotFound)?;
+        Ok(Zeroizing::new(key.to_vec()))
+    }
+
+    /// Stores a new submission, its receipt lookup and its deferred audit
+    /// event in one transaction, and flushes: when this returns, the record
+    /// is durable and the receipt may be shown.
+    pub fn insert_submission(
+        &self,
+        record: &SubmissionRecord,
+        receipt_lookup: &str,
+        audit_event: &[u8],
+    ) -> Result<(), StorageError> {
+        let id = record.id.as_bytes().to_vec();
+        let value = encode(record)?;
+        let lookup = receipt_lookup.as_bytes().to_vec();
+        let pending_key = crate::crypto::random_array::<16>().to_vec();
+        let result =
+            (&self.submissions, &self.receipts, &self.audit_pending).transaction(|(subs, receipts, pending)| {
+                if subs.get(&id)?.is_some() || receipts.get(&lookup)?.is_some() {
+                    return sled::transaction::abort(());
+                }
+                subs.insert(id.as_slice(), value.as_slice())?;
+                receipts.insert(lookup.as_slice(), id.as_slice())?;
+                pending.insert(pending_key.as_slice(), audit_event)?;
+                Ok(())
+            });
+        match result {
+            Ok(()) => self.flush(),
+            Err(sled::transaction::TransactionError::Abort(())) => {
+                Err(StorageError::AlreadyExists("a submission with this id or receipt".into()))
+            }
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    pub fn submission(&self, id: &str) -> Result<Option<SubmissionRecord>, StorageError> {
+        self.get_json(&self.submissions, id.as_bytes())
+    }
+
+    /// The submission a receipt lookup hash points to.
+    pub fn submission_by_receipt(&self, receipt_lookup: &str) -> Result<Option<SubmissionRecord>, StorageError> {
+        match self.receipts.get(receipt_lookup.as_bytes())? {
+            Some(id) => self.get_json(&self.submissions, &id),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces a submission record, together with a deferred audit event
+    /// if given, and flushes.
+    pub fn update_submission(&self, record: &SubmissionRecord, audit_event: Option<&[u8]>) -> Result<(), StorageError> {
+        let id = record.id.as_bytes().to_vec();
+        let value = encode(record)?;
+        let pending_key = crate::crypto::random_array::<16>().to_vec();
+        let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending)| {
+            if subs.get(&id)?.is_none() {
+                return sled::transaction::abort(());
+            }
+            subs.insert(id.as_slice(), value.as_slice())?;
+            if let Some(event) = audit_event {
+                pending.insert(pending_key.as_slice(), event)?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.flush(),
+            Err(sled::transaction::TransactionError::Abort(())) => Err(StorageError::NotFound),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Every submission record (for listing and export).
+    pub fn submissions(&self) -> impl Iterator<Item = Result<SubmissionRecord, StorageError>> + '_ {
+        self.submissions.iter().values().map(|v| decode(&v?))
+    }
+
+    // --- deferred witness audit events ---------------------------------------
+
+    /// Witness events waiting for their day to end before they join the
+    /// audit log (see `audit::witness`): (key, encoded event).
+    pub fn pending_audit_events(&self) -> Result<Vec<PendingEvent>, StorageError> {
+        self.audit_pending.iter().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)).collect()
+    }
+
+    pub fn remove_pending_audit_events(&self, keys: &[Vec<u8>]) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        for key in keys {
+            batch.remove(key.as_slice());
+        }
+        self.audit_pending.apply_batch(batch)?;
         self.flush()
     }
 

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod headers;
 pub mod render;
+pub mod throttle;
 
 use axum::Router;
 use axum::http::StatusCode;

@@ -1,0 +1,475 @@
+//! `GET /submit` draws the form; `POST /submit` receives it as a stream,
+//! seals it, and answers with the receipt only once everything is durable.
+//!
+//! Order of a good submission: every file is sealed into a pending object
+//! as it arrives; the fields are validated; the objects are committed
+//! (fsync, rename); the statement, identity, consent and manifest are
+//! sealed into one record written with its receipt lookup and its deferred
+//! audit event in one flushed transaction; then the receipt page is sent.
+//! A refused or broken request drops its pending objects, which deletes them.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::audit::{Event, witness};
+use crate::crypto::{Recipient, Salt, hex, random_hex_id, seal_to};
+use crate::i18n::Tr;
+use crate::server::AppState;
+use crate::storage::{Channel, FileRecord, SubmissionRecord};
+use crate::web::render;
+
+use super::form::{self, FormValues, Problems};
+use super::manifest::{self, Digest, FileDigest, Manifest, SignedManifest};
+use super::receipt::Receipt;
+use super::schema::{self, FILE_SLOTS, PARTS, Part};
+use super::upload::{FileSink, SealedFile};
+use super::view::FormView;
+use super::{IntakeState, WitnessLang, message_page};
+
+#[derive(Template)]
+#[template(path = "submit.html")]
+struct FormPage<'a> {
+    t: Tr,
+    v: FormView<'a>,
+    parts: &'static [Part],
+    file_slots: Vec<usize>,
+    choose_again: Vec<String>,
+    max_files: usize,
+    max_mib: u64,
+}
+
+fn form_page(
+    t: Tr,
+    status: StatusCode,
+    values: &FormValues,
+    problems: &Problems,
+    choose_again: Vec<String>,
+    state: &IntakeState,
+) -> Response {
+    let page = FormPage {
+        t,
+        v: FormView { t, values, problems },
+        parts: &PARTS,
+        file_slots: (0..FILE_SLOTS).collect(),
+        choose_again,
+        max_files: state.limits.max_files,
+        max_mib: state.limits.max_submission_bytes >> 20,
+    };
+    render::page_with_status(status, &page)
+}
+
+pub async fn form(State(state): State<AppState>, WitnessLang(t): WitnessLang) -> Response {
+    form_page(t, StatusCode::OK, &FormValues::default(), &Problems::default(), vec![], &state.intake)
+}
+
+/// Why a request was turned away before it was complete.
+pub(super) enum Refusal {
+    TooLarge,
+    TooManyFiles,
+    Busy,
+    DiskLow,
+    Slow,
+    Broken,
+    Failed,
+}
+
+pub(super) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::IntakeLimits) -> Response {
+    let (status, title, message) = match refusal {
+        Refusal::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "toolarge-title",
+            t.t1("toolarge-text", "max", limits.max_submission_bytes >> 20),
+        ),
+        Refusal::TooManyFiles => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "toolarge-title", t.t1("toomanyfiles-text", "max", limits.max_files))
+        }
+        Refusal::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy-title", t.t("busy-text")),
+        Refusal::DiskLow => (StatusCode::SERVICE_UNAVAILABLE, "busy-title", t.t("disklow-text")),
+        Refusal::Slow => (StatusCode::REQUEST_TIMEOUT, "slow-title", t.t("slow-text")),
+        Refusal::Broken => (StatusCode::BAD_REQUEST, "broken-title", t.t("broken-text")),
+        Refusal::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "failed-title", t.t("failed-text")),
+    };
+    let mut response = message_page(t, status, title, message, "/submit");
+    if matches!(status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST | StatusCode::REQUEST_TIMEOUT) {
+        // The rest of the body is not read: tell the client to stop sending.
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A file as received, sealed but not yet committed.
+pub(super) struct Upload {
+    pub slot: usize,
+    pub name: String,
+    pub declared_type: String,
+    pub metadata_choice: String,
+    pub sealed: SealedFile,
+}
+
+/// Everything a multipart body carried.
+pub(super) struct Received {
+    pub values: FormValues,
+    pub uploads: Vec<Upload>,
+    /// Names of files whose slots were filled, for "choose these again".
+    pub file_names: Vec<String>,
+}
+
+/// Checks that a new upload may start: a free slot and enough disk.
+pub(super) fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
+    let permit = state.intake.upload_slots.clone().try_acquire_owned().map_err(|_| Refusal::Busy)?;
+    let free = rustix::fs::statvfs(state.store.dir())
+        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+        .map_err(|_| Refusal::Failed)?;
+    if free < state.intake.limits.min_free_disk_bytes {
+        return Err(Refusal::DiskLow);
+    }
+    Ok(permit)
+}
+
+/// Refuses a body whose declared length is over the limit, before reading
+/// any of it; otherwise opens it as multipart.
+pub(super) async fn open_multipart(state: &AppState, request: Request) -> Result<Multipart, Refusal> {
+    let limit = state.intake.limits.max_submission_bytes;
+    if let Some(declared) =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+        && declared > limit
+    {
+        return Err(Refusal::TooLarge);
+    }
+    Multipart::from_request(request, &()).await.map_err(|_| Refusal::Broken)
+}
+
+/// Reads a multipart body as a stream: text fields into `values` (bounded),
+/// files through [`FileSink`] (bounded in count and total size).
+pub(super) async fn receive(
+    state: &AppState,
+    mut multipart: Multipart,
+    recipients: &[Recipient],
+) -> Result<Received, Refusal> {
+    let limits = &state.intake.limits;
+    let idle = Duration::from_secs(limits.idle_timeout_secs);
+    let mut total: u64 = 0;
+    let mut received = Received { values: FormValues::default(), uploads: Vec::new(), file_names: Vec::new() };
+    let mut slot = 0usize;
+
+    macro_rules! within {
+        ($future:expr) => {
+            match tokio::time::timeout(idle, $future).await {
+                Err(_) => return Err(Refusal::Slow),
+                Ok(Err(_)) => return Err(Refusal::Broken),
+                Ok(Ok(value)) => value,
+            }
+        };
+    }
+    let count = |n: usize, total: &mut u64| -> Result<(), Refusal> {
+        *total += n as u64;
+        if *total > limits.max_submission_bytes { Err(Refusal::TooLarge) } else { Ok(()) }
+    };
+
+    while let Some(mut field) = within!(multipart.next_field()) {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "attachment" {
+            let this_slot = slot;
+            slot += 1;
+            let file_name: String = field.file_name().unwrap_or("").chars().take(255).collect();
+            let declared_type: String = field.content_type().unwrap_or("").chars().take(100).collect();
+            let first = within!(field.chunk());
+            if first.as_ref().is_none_or(|c| c.is_empty()) && file_name.is_empty() {
+                continue; // an empty slot
+            }
+            if received.uploads.len() >= limits.max_files {
+                return Err(Refusal::TooManyFiles);
+            }
+            let choice = received.values.metadata_choice(this_slot).to_string();
+            let sink = FileSink::start(state.store.clone(), recipients.to_vec(), choice == "make_clean_copy");
+            if let Some(chunk) = first {
+                count(chunk.len(), &mut total)?;
+                sink.send(chunk).await.map_err(|_| Refusal::Failed)?;
+            }
+            while let Some(chunk) = within!(field.chunk()) {
+                count(chunk.len(), &mut total)?;
+                sink.send(chunk).await.map_err(|_| Refusal::Failed)?;
+            }
+            let sealed = sink.finish().await.map_err(|e| {
+                tracing::error!(error = %e, "sealing an upload failed");
+                Refusal::Failed
+            })?;
+            received.file_names.push(file_name.clone());
+            received.uploads.push(Upload {
+                slot: this_slot,
+                name: file_name,
+                declared_type,
+                metadata_choice: choice,
+                sealed,
+            });
+        } else {
+            // A text field: at most four bytes per allowed character, so no
+            // legal value is ever cut; anything longer is cut there and
+            // flagged as too long by validation.
+            let cap = schema::find(&name).map(|f| f.max_chars() * 4 + 8).unwrap_or(256);
+            let keep = schema::find(&name).is_some() || name == schema::ATTACHMENT_METADATA;
+            let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            while let Some(chunk) = within!(field.chunk()) {
+                count(chunk.len(), &mut total)?;
+                let room = cap.saturating_sub(bytes.len());
+                bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            if keep {
+                let text = String::from_utf8_lossy(&bytes);
+                received.values.push(&name, &text);
+            }
+        }
+    }
+    Ok(received)
+}
+
+pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, request: Request) -> Response {
+    let _permit = match admit(&state) {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
+    };
+    let target = match desk_target(&state) {
+        Ok(target) => target,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot find the default desk");
+            return refusal_page(t, Refusal::Failed, &state.intake.limits);
+        }
+    };
+    let multipart = match open_multipart(&state, request).await {
+        Ok(multipart) => multipart,
+        Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
+    };
+    let received = match receive(&state, multipart, &target.recipients()).await {
+        Ok(received) => received,
+        Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
+    };
+    let problems = form::validate(&received.values, received.uploads.len());
+    if !problems.is_empty() {
+        // The files were sealed but are dropped here (deleted); the witness
+        // is told which ones to choose again.
+        return form_page(
+            t,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &received.values,
+            &problems,
+            received.file_names,
+            &state.intake,
+        );
+    }
+    let store = state.store.clone();
+    let today = state.clock.today();
+    let lang = t.lang.code();
+    let stored =
+        tokio::task::spawn_blocking(move || store_submission(&store, target, received, today, lang, Channel::Web))
+            .await;
+    match stored {
+        Ok(Ok(done)) => receipt_page(t, &done),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "storing a submission failed");
+            refusal_page(t, Refusal::Failed, &state.intake.limits)
+        }
+        Err(_) => refusal_page(t, Refusal::Failed, &state.intake.limits),
+    }
+}
+
+/// Where new statements go: the default desk's current key, and recovery.
+#[derive(Clone)]
+pub(super) struct DeskTarget {
+    pub desk: crate::storage::DeskId,
+    pub generation: u32,
+    pub desk_recipient: Recipient,
+    pub recovery: Recipient,
+}
+
+impl DeskTarget {
+    pub fn recipients(&self) -> Vec<Recipient> {
+        vec![self.desk_recipient.clone(), self.recovery.clone()]
+    }
+}
+
+pub(super) fn desk_target(state: &AppState) -> Result<DeskTarget, String> {
+    let server = state.store.server().map_err(|e| e.to_string())?;
+    let desk = state.store.desk(&server.default_desk).map_err(|e| e.to_string())?.ok_or("no default desk")?;
+    let key = desk.current_key().ok_or("the default desk has no key")?;
+    Ok(DeskTarget {
+        desk: desk.id.clone(),
+        generation: key.generation,
+        desk_recipient: key.recipient.clone(),
+        recovery: server.recovery_recipient,
+    })
+}
+
+/// What the receipt page shows.
+pub(super) struct Stored {
+    pub receipt: Receipt,
+    pub id: String,
+    pub day: String,
+    pub manifest: SignedManifest,
+    pub files: Vec<(usize, String, u64, String)>,
+}
+
+/// Files made durable: their records, their sealed descriptions, their
+/// manifest entries, and what the witness is shown.
+pub(super) struct Committed {
+    pub records: Vec<FileRecord>,
+    pub docs: Vec<Value>,
+    pub digests: Vec<FileDigest>,
+    pub shown: Vec<(usize, String, u64, String)>,
+}
+
+/// Commits sealed uploads (fsync, rename), numbering them from `first_index`.
+pub(super) fn commit_uploads(
+    store: &crate::storage::Store,
+    uploads: Vec<Upload>,
+    today: crate::clock::Day,
+    first_index: usize,
+) -> Result<Committed, String> {
+    let mut out = Committed { records: Vec::new(), docs: Vec::new(), digests: Vec::new(), shown: Vec::new() };
+    for (offset, upload) in uploads.into_iter().enumerate() {
+        let index = first_index + offset;
+        let Upload { slot, name, declared_type, metadata_choice, sealed } = upload;
+        let original = store.objects().commit(sealed.original).map_err(|e| e.to_string())?;
+        let (cleaned_id, cleaned_doc) = match sealed.cleaned {
+            Some((stream, bytes, sha256)) => {
+                let object = store.objects().commit(stream).map_err(|e| e.to_string())?;
+                (Some(object), json!({ "bytes": bytes, "sha256": sha256 }))
+            }
+            None => (None, Value::Null),
+        };
+        out.records.push(FileRecord { object: original, bytes: sealed.bytes, cleaned: cleaned_id, added: today });
+        out.docs.push(json!({
+            "index": index,
+            "slot": slot + 1,
+            "name": name,
+            "declared_type": declared_type,
+            "bytes": sealed.bytes,
+            "sha256": sealed.sha256,
+            "metadata_choice": metadata_choice,
+            "cleaned_copy": cleaned_doc,
+            "cleaned_copy_refused": sealed.clean_refused,
+        }));
+        out.digests.push(FileDigest { index, bytes: sealed.bytes, sha256: sealed.sha256.clone() });
+        out.shown.push((index, name, sealed.bytes, sealed.sha256));
+    }
+    Ok(out)
+}
+
+/// Commits the objects and writes the record (blocking: fsyncs).
+pub(super) fn store_submission(
+    store: &crate::storage::Store,
+    target: DeskTarget,
+    received: Received,
+    today: crate::clock::Day,
+    form_language: &str,
+    channel: Channel,
+) -> Result<Stored, String> {
+    let Received { values, uploads, .. } = received;
+    let id = random_hex_id();
+    let receipt = Receipt::generate();
+    let witness_salt = Salt::generate();
+    let witness_key = receipt.witness_identity(&witness_salt);
+    let witness_recipient = witness_key.recipient();
+
+    let committed = commit_uploads(store, uploads, today, 1)?;
+    let (file_records, file_docs, digests, shown) =
+        (committed.records, committed.docs, committed.digests, committed.shown);
+
+    let (fields, identity_fields) = form::documents(&values);
+    let statement_doc = json!({
+        "format": "testimony-statement-v1",
+        "submission": id,
+        "received": today.to_string(),
+        "channel": channel,
+        "form_language": form_language,
+        "fields": fields,
+        "files": file_docs,
+    });
+    let statement_bytes = zeroize::Zeroizing::new(serde_json::to_vec(&statement_doc).map_err(|e| e.to_string())?);
+    let desk_and_recovery = [&target.desk_recipient, &target.recovery];
+    let with_witness = [&target.desk_recipient, &target.recovery, &witness_recipient];
+    let statement = seal_to(&statement_bytes, &desk_and_recovery).map_err(|e| e.to_string())?;
+    let identity = if identity_fields.is_empty() {
+        None
+    } else {
+        let doc = zeroize::Zeroizing::new(
+            serde_json::to_vec(&json!({ "format": "testimony-identity-v1", "fields": identity_fields }))
+                .map_err(|e| e.to_string())?,
+        );
+        Some(seal_to(&doc, &desk_and_recovery).map_err(|e| e.to_string())?)
+    };
+    let consent_doc = json!({ "format": "testimony-consent-v1", "records": form::consent_records(&values, today) });
+    let consent = seal_to(consent_doc.to_string().as_bytes(), &with_witness).map_err(|e| e.to_string())?;
+
+    let signing = store.signing_key().map_err(|e| e.to_string())?;
+    let signed = SignedManifest::sign(
+        Manifest {
+            format: manifest::FORMAT.into(),
+            submission: id.clone(),
+            received: today.to_string(),
+            statement: Digest {
+                bytes: statement_bytes.len() as u64,
+                sha256: hex(&Sha256::digest(&statement_bytes[..])),
+            },
+            files: digests,
+        },
+        &signing,
+    );
+    let sealed_manifest = seal_to(signed.to_file_text().as_bytes(), &with_witness).map_err(|e| e.to_string())?;
+
+    let record = SubmissionRecord {
+        id: id.clone(),
+        desk: target.desk.clone(),
+        key_generation: target.generation,
+        received: today,
+        state: "received".into(),
+        channel,
+        statement: Some(statement),
+        identity,
+        consent: vec![consent],
+        manifest: Some(sealed_manifest),
+        files: file_records,
+        witness_salt,
+        witness_recipient,
+        thread: Vec::new(),
+    };
+    let lookup_key = store.receipt_lookup_key().map_err(|e| e.to_string())?;
+    let event = witness::deferred(today, Event::StatementReceived { assisted: channel == Channel::Assisted }, &id);
+    store.insert_submission(&record, &receipt.lookup(&lookup_key), &event).map_err(|e| e.to_string())?;
+    Ok(Stored { receipt, id, day: today.to_string(), manifest: signed, files: shown })
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage<'a> {
+    t: Tr,
+    receipt: &'a str,
+    receipt_digits: &'a str,
+    id: &'a str,
+    day: &'a str,
+    manifest_text: &'a str,
+    statement_bytes: u64,
+    statement_sha256: &'a str,
+    files: &'a [(usize, String, u64, String)],
+}
+
+pub(super) fn receipt_page(t: Tr, done: &Stored) -> Response {
+    let grouped = done.receipt.grouped();
+    let manifest_text = done.manifest.to_file_text();
+    render::page(&ReceiptPage {
+        t,
+        receipt: &grouped,
+        receipt_digits: done.receipt.digits(),
+        id: &done.id,
+        day: &done.day,
+        manifest_text: &manifest_text,
+        statement_bytes: done.manifest.manifest.statement.bytes,
+        statement_sha256: &done.manifest.manifest.statement.sha256,
+        files: &done.files,
+    })
+}

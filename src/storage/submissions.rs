@@ -1,0 +1,83 @@
+//! Submission records: what sled keeps of a statement. Clear fields are on
+//! the clear-metadata list; everything a witness wrote is in `Sealed`
+//! fields, split so that each can be opened or purged on its own:
+//!
+//! - `statement`: the form and narrative, to the desk and recovery keys;
+//! - `identity`: names, contact and safety details (S2/S3), to the same
+//!   keys, deleted outright when the witness withdraws;
+//! - `consent`: each version of the consent record, also to the witness
+//!   key so the follow-up page can show and change it;
+//! - `manifest`: the signed evidence manifest, also to the witness key.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Day;
+use crate::crypto::{Recipient, Salt, Sealed};
+
+use super::records::{DeskId, ObjectId};
+
+/// How a statement arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The public form.
+    Web,
+    /// Filed by an investigator on the witness's behalf.
+    Assisted,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRecord {
+    /// The original, exactly as sent (sealed).
+    pub object: ObjectId,
+    /// Plaintext size in bytes.
+    pub bytes: u64,
+    /// A copy with metadata removed, when the witness asked for one.
+    pub cleaned: Option<ObjectId>,
+    /// Day added (files can be added later through the follow-up page).
+    pub added: Day,
+}
+
+/// Who wrote an item of a statement's thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Reviewer,
+    Witness,
+}
+
+/// A reply to the witness or a witness's answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadItem {
+    pub author: Author,
+    pub day: Day,
+    /// Sealed to the desk, the recovery key and the witness key.
+    pub message: Sealed,
+    /// Not yet seen by a reviewer (witness items) or the witness (replies).
+    pub unread: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionRecord {
+    pub id: String,
+    pub desk: DeskId,
+    /// Which generation of the desk key the sealed parts are sealed to.
+    pub key_generation: u32,
+    pub received: Day,
+    /// Workflow state (DOMAIN.md's vocabulary).
+    pub state: String,
+    pub channel: Channel,
+    /// `None` once purged (withdrawal).
+    pub statement: Option<Sealed>,
+    pub identity: Option<Sealed>,
+    pub consent: Vec<Sealed>,
+    pub manifest: Option<Sealed>,
+    pub files: Vec<FileRecord>,
+    /// The receipt-derived key: salt (clear) and public half.
+    pub witness_salt: Salt,
+    pub witness_recipient: Recipient,
+    pub thread: Vec<ThreadItem>,
+}
