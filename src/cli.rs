@@ -35,6 +35,22 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup into a new data directory.
     Restore(RestoreArgs),
+    /// Print the server's public signing key (to publish, and to check
+    /// evidence manifests and audit checkpoints with).
+    PublicKey {
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+    },
+    /// Check a witness's evidence manifest offline; exit 0 when genuine.
+    VerifyManifest {
+        /// The manifest file (testimony-manifest-….json).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The organization's published key (ed25519:…); without it, the
+        /// key named in the file is used and printed for you to compare.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

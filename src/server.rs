@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::IntakeLimits;
 use crate::intake::IntakeState;
 use crate::storage::Store;
+use crate::web::connections;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -94,15 +95,9 @@ pub async fn run(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-
-    let public = axum::serve(listeners.public, crate::intake::router(state.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let review =
-        axum::serve(listeners.review, crate::review::router(state.clone())).with_graceful_shutdown(stopped(stop_rx));
-    let (public, review) = tokio::join!(public, review);
+    let public = connections::serve(listeners.public, crate::intake::router(state.clone()), stop_rx.clone());
+    let review = connections::serve(listeners.review, crate::review::router(state.clone()), stop_rx);
+    tokio::join!(public, review);
     let _ = checkpoints.await;
 
     let audited = state
@@ -111,8 +106,6 @@ pub async fn run(
         .and_then(|_| state.audit.checkpoint())
         .map_err(|e| format!("could not write the audit log at shutdown: {e}"));
     let flushed = state.store.flush();
-    public.map_err(|e| format!("the public listener failed: {e}"))?;
-    review.map_err(|e| format!("the review listener failed: {e}"))?;
     flushed.map_err(|e| format!("could not flush storage at shutdown: {e}"))?;
     audited?;
     tracing::info!("stopped; storage flushed");

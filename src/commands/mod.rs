@@ -4,6 +4,7 @@
 
 mod audit;
 mod demo;
+mod evidence;
 mod init;
 mod serve;
 mod user;
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Export(_) => not_yet("export"),
         Command::Backup(_) => not_yet("backup"),
         Command::Restore(_) => not_yet("restore"),
+        Command::PublicKey { data } => evidence::public_key(&data),
+        Command::VerifyManifest { file, public_key } => evidence::verify_manifest(&file, public_key.as_deref()),
     }
 }
 

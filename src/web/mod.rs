@@ -2,6 +2,7 @@
 //! check, and page rendering. Only templates produce HTML.
 
 pub mod assets;
+pub mod connections;
 pub mod headers;
 pub mod render;
 pub mod throttle;

@@ -220,3 +220,44 @@ pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
+
+/// A server run inside the test process, so the test controls its clock
+/// and limits; it still serves through real sockets.
+pub struct InProcess {
+    pub public: String,
+    pub review: String,
+    pub state: testimony::server::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), String>>>,
+}
+
+impl InProcess {
+    pub async fn start(
+        site: &Site,
+        clock: Arc<dyn testimony::clock::Clock>,
+        limits: testimony::config::IntakeLimits,
+    ) -> InProcess {
+        let store = testimony::storage::Store::open(&site.data).unwrap();
+        let state = testimony::server::AppState::new(store, clock, limits).unwrap();
+        let listeners =
+            testimony::server::Listeners::bind("127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+        let public = format!("http://{}", listeners.public_addr().unwrap());
+        let review = format!("http://{}", listeners.review_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(testimony::server::run(state.clone(), listeners, async move {
+            let _ = stopped.await;
+        }));
+        InProcess { public, review, state, stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
