@@ -127,7 +127,8 @@ pub enum AuditCommand {
     Verify {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
-        /// A checkpoint saved elsewhere: also check the log still extends it.
+        /// A checkpoint saved elsewhere (`-` for standard input): also check
+        /// that the log still extends it.
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
     },

@@ -366,6 +366,13 @@ fn the_cli_verifies_reports_tampering_and_checks_saved_checkpoints() {
     let out = run(&["audit", "verify", "--data", site.data_arg(), "--checkpoint", saved.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("extends the saved checkpoint"));
+    // The checkpoint can also come on standard input.
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_testimony"))
+        .args(["audit", "verify", "--data", site.data_arg(), "--checkpoint", "-"])
+        .stdin(std::fs::File::open(&saved).unwrap())
+        .output()
+        .unwrap();
+    assert!(piped.status.success(), "{}", String::from_utf8_lossy(&piped.stderr));
 
     // Roll the log back to before the checkpoint: caught only with it.
     let path = audit::log_path(&site.data);

@@ -11,8 +11,15 @@ pub fn verify(data: &Path, checkpoint: Option<&Path>) -> Result<(), String> {
     let saved = match checkpoint {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the checkpoint file {}: {}", path.display(), e.kind()))?;
+            // `-` reads the checkpoint from standard input, so it can come
+            // from another machine without being copied onto the server.
+            let text = if path == Path::new("-") {
+                std::io::read_to_string(std::io::stdin())
+                    .map_err(|e| format!("cannot read the checkpoint from standard input: {e}"))?
+            } else {
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read the checkpoint file {}: {}", path.display(), e.kind()))?
+            };
             Some(export::from_text(&text).map_err(|e| format!("{}: {e}", path.display()))?)
         }
     };
