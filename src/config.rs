@@ -23,6 +23,33 @@ pub struct ConfigFile {
     pub allow_non_loopback: Option<bool>,
     /// Limits of the public listener.
     pub intake: Option<IntakeLimits>,
+    /// Reviewer sessions.
+    pub sessions: Option<SessionSettings>,
+}
+
+/// How long a reviewer's session lasts.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Signed out after this long without a request.
+    pub idle_minutes: u64,
+    /// Signed out this long after signing in, however active.
+    pub absolute_hours: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { idle_minutes: 15, absolute_hours: 12 }
+    }
+}
+
+impl SessionSettings {
+    pub fn lifetimes(self) -> crate::auth::session::Lifetimes {
+        crate::auth::session::Lifetimes {
+            idle: std::time::Duration::from_secs(self.idle_minutes * 60),
+            absolute: std::time::Duration::from_secs(self.absolute_hours * 3600),
+        }
+    }
 }
 
 /// Limits that protect the intake from floods and the disk from filling.
@@ -94,6 +121,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub review_listen: SocketAddr,
     pub intake: IntakeLimits,
+    pub sessions: SessionSettings,
 }
 
 impl ServeConfig {
@@ -125,7 +153,16 @@ impl ServeConfig {
         if intake.max_files == 0 || intake.max_concurrent_uploads == 0 || intake.idle_timeout_secs == 0 {
             return Err("[intake] max_files, max_concurrent_uploads and idle_timeout_secs must be at least 1".into());
         }
-        Ok(ServeConfig { data, listen, review_listen, intake })
+        let sessions = file.sessions.unwrap_or_default();
+        if sessions.idle_minutes == 0
+            || sessions.absolute_hours == 0
+            || sessions.idle_minutes > sessions.absolute_hours * 60
+        {
+            return Err(
+                "[sessions] idle_minutes and absolute_hours must be at least 1, idle no longer than absolute".into()
+            );
+        }
+        Ok(ServeConfig { data, listen, review_listen, intake, sessions })
     }
 }
 

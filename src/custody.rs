@@ -49,3 +49,82 @@ pub fn unwrap(
     let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| CustodyError::Damaged)?;
     DeskIdentity::from_secret_text(text).map_err(|_| CustodyError::Damaged)
 }
+
+/// Creates a desk: a fresh key, wrapped to the recovery key and to its
+/// creator (so someone can grant it onwards).
+pub fn create_desk(
+    store: &Store,
+    name: &str,
+    creator: &crate::storage::AccountName,
+    today: crate::clock::Day,
+) -> Result<(crate::storage::DeskRecord, DeskIdentity), CustodyError> {
+    let server = store.server()?;
+    let creator_record = store.account(creator)?.ok_or(StorageError::NotFound)?;
+    let key = DeskIdentity::generate();
+    let id = DeskId(crypto::random_hex_id());
+    let desk = crate::storage::DeskRecord {
+        id: id.clone(),
+        name: name.to_string(),
+        keys: vec![crate::storage::DeskKeyGeneration { generation: 0, recipient: key.recipient(), created: today }],
+        created: today,
+    };
+    store.put_desk(&desk)?;
+    store.put_desk_key_wrap(&wrap(&key, &id, 0, Holder::Recovery, &server.recovery_recipient)?)?;
+    store.put_desk_key_wrap(&wrap(&key, &id, 0, Holder::Account(creator.clone()), &creator_record.recipient)?)?;
+    Ok((desk, key))
+}
+
+/// Grants every generation the granter holds to `grantee`, using only the
+/// grantee's public recipient.
+pub fn grant(
+    store: &Store,
+    desk: &DeskId,
+    granter_keys: &[(u32, std::sync::Arc<DeskIdentity>)],
+    grantee: &crate::storage::AccountName,
+) -> Result<(), CustodyError> {
+    let record = store.account(grantee)?.ok_or(StorageError::NotFound)?;
+    for (generation, key) in granter_keys {
+        store.put_desk_key_wrap(&wrap(key, desk, *generation, Holder::Account(grantee.clone()), &record.recipient)?)?;
+    }
+    Ok(())
+}
+
+/// Removes every wrapped copy `account` holds of a desk's keys.
+pub fn revoke(store: &Store, desk: &DeskId, account: &crate::storage::AccountName) -> Result<usize, CustodyError> {
+    Ok(store.remove_desk_key_wraps(desk, &Holder::Account(account.clone()))?)
+}
+
+/// Starts a new generation of a desk's key for future statements, wrapped
+/// to the recovery key and to every account that holds the current one.
+/// Older generations stay, wrapped as before, so old statements still open.
+pub fn rotate(
+    store: &Store,
+    desk_id: &DeskId,
+    today: crate::clock::Day,
+) -> Result<(u32, DeskIdentity, Vec<crate::storage::AccountName>), CustodyError> {
+    let server = store.server()?;
+    let mut desk = store.desk(desk_id)?.ok_or(StorageError::NotFound)?;
+    let current = desk.current_key().map(|k| k.generation).ok_or(StorageError::NotFound)?;
+    let holders = store.desk_holders(desk_id, current)?;
+    let key = DeskIdentity::generate();
+    let generation = current + 1;
+    store.put_desk_key_wrap(&wrap(&key, desk_id, generation, Holder::Recovery, &server.recovery_recipient)?)?;
+    let mut members = Vec::new();
+    for holder in holders {
+        if let Holder::Account(name) = holder
+            && let Some(account) = store.account(&name)?
+        {
+            store.put_desk_key_wrap(&wrap(
+                &key,
+                desk_id,
+                generation,
+                Holder::Account(name.clone()),
+                &account.recipient,
+            )?)?;
+            members.push(name);
+        }
+    }
+    desk.keys.push(crate::storage::DeskKeyGeneration { generation, recipient: key.recipient(), created: today });
+    store.put_desk(&desk)?;
+    Ok((generation, key, members))
+}

@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::audit::{Actor, AuditLog, Event, NewEntry};
+use crate::auth::AuthState;
+use crate::auth::session::Lifetimes;
 use crate::clock::Clock;
 use crate::config::IntakeLimits;
 use crate::intake::IntakeState;
@@ -23,15 +25,26 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     pub clock: Arc<dyn Clock>,
     pub intake: Arc<IntakeState>,
+    pub auth: Arc<AuthState>,
 }
 
 impl AppState {
     /// Opens the audit log of an open store (the store's lock makes this
     /// process its only writer).
     pub fn new(store: Store, clock: Arc<dyn Clock>, limits: IntakeLimits) -> Result<AppState, String> {
+        AppState::with_sessions(store, clock, limits, Lifetimes::default())
+    }
+
+    pub fn with_sessions(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        limits: IntakeLimits,
+        lifetimes: Lifetimes,
+    ) -> Result<AppState, String> {
         let audit = AuditLog::open(&store, clock.clone()).map_err(|e| format!("cannot open the audit log: {e}"))?;
         let intake = Arc::new(IntakeState::new(limits, clock.clone()));
-        Ok(AppState { store: Arc::new(store), audit: Arc::new(audit), clock, intake })
+        let auth = Arc::new(AuthState::new(clock.clone(), lifetimes));
+        Ok(AppState { store: Arc::new(store), audit: Arc::new(audit), clock, intake, auth })
     }
 
     /// Moves witness events of past days into the audit log.

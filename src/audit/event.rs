@@ -79,6 +79,10 @@ pub enum Event {
     AccountActivated,
     AccountDisabled,
     TotpReset,
+    /// A new TOTP secret was confirmed (after a reset).
+    TotpEnrolled,
+    /// A disabled account was enabled again.
+    AccountEnabled,
     PasswordChanged,
 
     // --- desks and keys ---

@@ -8,6 +8,15 @@ use crate::storage::{AccountName, AccountRecord, Role};
 
 use super::totp::TotpSecret;
 
+/// A TOTP secret shown to someone enrolling, waiting for their first code.
+pub struct Enrolment {
+    /// For an invitation: the prepared account. For a reset: `None`.
+    pub account: Option<Box<NewAccount>>,
+    pub totp: TotpSecret,
+    /// Unix seconds after which it is forgotten.
+    pub expires: u64,
+}
+
 /// A prepared account: the record to store, plus what the new user must be
 /// shown once (the TOTP secret) and their personal keys (to wrap desk keys).
 pub struct NewAccount {
@@ -37,10 +46,11 @@ pub fn prepare(
         kdf,
         verifier: keys.verifier.clone(),
         recipient,
-        totp: sealed_totp,
+        totp: Some(sealed_totp),
         totp_last_step: None,
         disabled: false,
         created: today,
+        sign_ins: Vec::new(),
     };
     Ok(NewAccount { record, totp, keys })
 }

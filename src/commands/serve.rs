@@ -26,7 +26,8 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let listeners = Listeners::bind(config.listen, config.review_listen).await?;
         let stop = server::termination_signal()?;
         announce(&listeners)?;
-        let state = AppState::new(store, Arc::new(SystemClock), config.intake.clone())?;
+        let state =
+            AppState::with_sessions(store, Arc::new(SystemClock), config.intake.clone(), config.sessions.lifetimes())?;
         server::run(state, listeners, stop).await
     })
 }

@@ -14,7 +14,9 @@ mod signing;
 pub use identity::{DeskIdentity, Recipient, RecoveryIdentity, read_identity_file};
 pub use password::{KdfParams, LoginVerifier, Password, PersonalIdentity, PersonalKeys, Salt, WitnessIdentity};
 pub use random::{hex, random_array, random_hex_id};
-pub use seal::{OpenError, Plaintext, SealError, Sealed, SealedStream, SealingWriter, open, seal, seal_to};
+pub use seal::{
+    OpenError, Plaintext, SealError, Sealed, SealedStream, SealingWriter, open, open_stream, seal, seal_to,
+};
 pub use signing::{SigningKey, VerifyingKey};
 
 /// An age identity that can open sealed values: a desk key, the recovery

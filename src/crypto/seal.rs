@@ -104,6 +104,16 @@ pub fn open(sealed: &[u8], key: &dyn Opener) -> Result<Plaintext, OpenError> {
     Ok(Plaintext(out))
 }
 
+/// Opens a sealed stream (a stored object) for reading as plaintext, a
+/// chunk at a time: the whole file never has to be in memory.
+pub fn open_stream<R: Read>(sealed: R, key: &dyn Opener) -> Result<impl Read + use<R>, OpenError> {
+    let decryptor = age::Decryptor::new_buffered(io::BufReader::new(sealed)).map_err(|_| OpenError::Damaged)?;
+    decryptor.decrypt(std::iter::once(key.age_identity() as &dyn age::Identity)).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => OpenError::NotARecipient,
+        _ => OpenError::Damaged,
+    })
+}
+
 /// Streams plaintext through age into `W` (a storage object being written).
 /// Must be finished: an unfinished stream is a truncated, unreadable file,
 /// which is why `finish` hands back the inner writer only on success.

@@ -1,29 +1,90 @@
 //! The review listener: reviewers, investigators and admins. Nothing here is
-//! reachable on the public listener, not even the login page.
+//! reachable on the public listener, not even the login page. Who may do
+//! what is decided by the extractors of `auth::extract`, and which
+//! statements an account can read by the desk keys its session holds.
+//!
+//! - `login`: sign-in and sign-out;
+//! - `statements`: the list, a statement, its files;
+//! - `account`: one's own password and recent sign-ins;
+//! - `admin`: accounts, invitations, desks;
+//! - `enrol`: accepting an invitation, enrolling a new TOTP secret.
+
+mod account;
+mod admin;
+mod enrol;
+mod login;
+mod statements;
 
 use askama::Template;
 use axum::Router;
+use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 
+use crate::auth::extract::same_origin_posts;
+use crate::auth::session::SessionView;
 use crate::server::AppState;
+use crate::storage::Role;
 use crate::web::{self, render};
 
-#[derive(Template)]
-#[template(path = "review_home.html")]
-struct Home;
+/// What the page frame shows of the signed-in account.
+pub struct Nav {
+    pub account: String,
+    pub is_admin: bool,
+    pub csrf: String,
+}
 
-async fn home() -> Response {
-    render::page(&Home)
+impl Nav {
+    pub fn of(session: &SessionView) -> Nav {
+        Nav { account: session.account.to_string(), is_admin: session.role == Role::Admin, csrf: session.csrf.clone() }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "review/message.html")]
+struct MessagePage<'a> {
+    nav: Option<Nav>,
+    message: &'a str,
+}
+
+/// A page with one sentence (errors, refusals).
+pub fn message_page(status: StatusCode, message: &str) -> Response {
+    render::page_with_status(status, &MessagePage { nav: None, message })
+}
+
+pub fn not_found_page() -> Response {
+    message_page(StatusCode::NOT_FOUND, "There is nothing here.")
+}
+
+async fn not_found() -> Response {
+    not_found_page()
 }
 
 /// Every route of the review listener.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(home))
+        .route("/", get(statements::list))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/submissions/{id}", get(statements::show))
+        .route("/submissions/{id}/files/{index}", get(statements::download))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/admin/accounts", get(admin::accounts))
+        .route("/admin/invite", post(admin::invite))
+        .route("/admin/accounts/{name}/disable", post(admin::disable))
+        .route("/admin/accounts/{name}/reset-totp", post(admin::reset_totp))
+        .route("/desks", get(admin::desks).post(admin::create_desk))
+        .route("/desks/{id}/grant", post(admin::grant))
+        .route("/desks/{id}/revoke", post(admin::revoke))
+        .route("/invite/{token}", get(enrol::invitation).post(enrol::accept))
+        .route("/invite/{token}/confirm", post(enrol::confirm_invitation))
+        .route("/enrol-totp", get(enrol::totp_form).post(enrol::totp_confirm))
         .merge(web::health_routes())
         .merge(web::assets::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn(same_origin_posts))
         .layer(middleware::from_fn(web::headers::review))
         .with_state(state)
 }

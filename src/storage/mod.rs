@@ -31,8 +31,8 @@ use crate::crypto::{Sealed, SigningKey};
 pub use durable::{create_private_dir, sync_dir};
 pub use objects::{ObjectStore, PendingObject};
 pub use records::{
-    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, ObjectId, Role,
-    ServerRecord,
+    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, Invitation, ObjectId, Role,
+    SIGN_IN_HISTORY, ServerRecord, SignIn,
 };
 pub use submissions::{Author, Channel, FileRecord, SubmissionRecord, ThreadItem};
 
@@ -77,6 +77,7 @@ const TREE_DESK_KEYS: &str = "desk_keys";
 const TREE_SUBMISSIONS: &str = "submissions";
 const TREE_RECEIPTS: &str = "receipts";
 const TREE_AUDIT_PENDING: &str = "audit_pending";
+const TREE_INVITATIONS: &str = "invitations";
 
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
@@ -105,6 +106,7 @@ pub struct Store {
     submissions: sled::Tree,
     receipts: sled::Tree,
     audit_pending: sled::Tree,
+    invitations: sled::Tree,
     objects: ObjectStore,
 }
 
@@ -168,6 +170,7 @@ impl Store {
             submissions: db.open_tree(TREE_SUBMISSIONS)?,
             receipts: db.open_tree(TREE_RECEIPTS)?,
             audit_pending: db.open_tree(TREE_AUDIT_PENDING)?,
+            invitations: db.open_tree(TREE_INVITATIONS)?,
             db,
             objects,
         })
@@ -261,6 +264,115 @@ impl Store {
         holder: &Holder,
     ) -> Result<Option<Sealed>, StorageError> {
         Ok(self.desk_keys.get(wrap_key(desk, generation, holder))?.map(|v| Sealed::from_stored(v.to_vec())))
+    }
+
+    /// Creates or replaces a desk record.
+    pub fn put_desk(&self, desk: &DeskRecord) -> Result<(), StorageError> {
+        self.put_json(&self.desks, desk.id.0.as_bytes(), desk)?;
+        self.flush()
+    }
+
+    /// Who holds a wrapped copy of one generation of a desk key.
+    pub fn desk_holders(&self, desk: &DeskId, generation: u32) -> Result<Vec<Holder>, StorageError> {
+        let prefix = format!("{}/{generation:08}/", desk.0);
+        self.desk_keys
+            .scan_prefix(prefix.as_bytes())
+            .keys()
+            .map(|k| {
+                let k = k?;
+                let holder = std::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
+                Holder::from_key_part(holder)
+                    .ok_or_else(|| StorageError::Corrupt("a desk key holder is malformed".into()))
+            })
+            .collect()
+    }
+
+    /// Every desk key wrapped to one account: (desk, generation, sealed).
+    pub fn wraps_of(&self, account: &AccountName) -> Result<Vec<DeskKeyWrap>, StorageError> {
+        let suffix = format!("/{}", Holder::Account(account.clone()).key_part());
+        let mut out = Vec::new();
+        for kv in self.desk_keys.iter() {
+            let (k, v) = kv?;
+            let key = std::str::from_utf8(&k).unwrap_or("");
+            if let Some(rest) = key.strip_suffix(&suffix) {
+                let (desk, generation) =
+                    rest.split_once('/').ok_or_else(|| StorageError::Corrupt("a desk key name is malformed".into()))?;
+                let generation = generation
+                    .parse()
+                    .map_err(|_| StorageError::Corrupt("a desk key generation is malformed".into()))?;
+                out.push(DeskKeyWrap {
+                    desk: DeskId(desk.to_string()),
+                    generation,
+                    holder: Holder::Account(account.clone()),
+                    sealed: Sealed::from_stored(v.to_vec()),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces an account and its desk key wraps in one transaction
+    /// (password change: new verifier, new recipient, everything rewrapped).
+    pub fn replace_account_and_wraps(
+        &self,
+        account: &AccountRecord,
+        wraps: &[DeskKeyWrap],
+    ) -> Result<(), StorageError> {
+        let key = account.name.as_str().as_bytes().to_vec();
+        let value = encode(account)?;
+        let wraps: Vec<(Vec<u8>, Vec<u8>)> =
+            wraps.iter().map(|w| (wrap_key(&w.desk, w.generation, &w.holder), w.sealed.as_bytes().to_vec())).collect();
+        (&self.accounts, &self.desk_keys)
+            .transaction(|(accounts, desk_keys)| {
+                accounts.insert(key.as_slice(), value.as_slice())?;
+                for (k, v) in &wraps {
+                    desk_keys.insert(k.as_slice(), v.as_slice())?;
+                }
+                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Storage(e) => StorageError::from(e),
+                sled::transaction::TransactionError::Abort(()) => StorageError::Corrupt("transaction aborted".into()),
+            })?;
+        self.flush()
+    }
+
+    /// Removes every generation of a desk key held by `holder`.
+    pub fn remove_desk_key_wraps(&self, desk: &DeskId, holder: &Holder) -> Result<usize, StorageError> {
+        let suffix = format!("/{}", holder.key_part());
+        let prefix = format!("{}/", desk.0);
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in self.desk_keys.scan_prefix(prefix.as_bytes()).keys() {
+            let k = k?;
+            if k.ends_with(suffix.as_bytes()) {
+                batch.remove(k);
+                n += 1;
+            }
+        }
+        self.desk_keys.apply_batch(batch)?;
+        self.flush()?;
+        Ok(n)
+    }
+
+    // --- invitations ---------------------------------------------------------
+
+    pub fn put_invitation(&self, token_hash: &str, invitation: &Invitation) -> Result<(), StorageError> {
+        self.put_json(&self.invitations, token_hash.as_bytes(), invitation)?;
+        self.flush()
+    }
+
+    pub fn invitation(&self, token_hash: &str) -> Result<Option<Invitation>, StorageError> {
+        self.get_json(&self.invitations, token_hash.as_bytes())
+    }
+
+    pub fn remove_invitation(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.invitations.remove(token_hash.as_bytes())?;
+        self.flush()
+    }
+
+    pub fn invitations(&self) -> Result<Vec<Invitation>, StorageError> {
+        self.invitations.iter().values().map(|v| decode(&v?)).collect()
     }
 
     /// Stores (or replaces) one wrapped desk key.

@@ -120,6 +120,13 @@ impl Holder {
             Holder::Account(name) => format!("account:{name}"),
         }
     }
+
+    pub(super) fn from_key_part(part: &str) -> Option<Holder> {
+        match part {
+            "recovery" => Some(Holder::Recovery),
+            _ => part.strip_prefix("account:").and_then(|n| n.parse().ok()).map(Holder::Account),
+        }
+    }
 }
 
 /// The server's own public settings, written at init.
@@ -143,12 +150,40 @@ pub struct AccountRecord {
     /// Desk keys are wrapped to this; granting needs nothing else.
     pub recipient: Recipient,
     /// The TOTP secret, sealed to the account's own recipient: opened only
-    /// after the password has been checked.
-    pub totp: Sealed,
+    /// after the password has been checked. `None` after an admin reset:
+    /// the next sign-in enrols a new one.
+    pub totp: Option<Sealed>,
     /// The last TOTP time step accepted, so no code is accepted twice.
     pub totp_last_step: Option<u64>,
     pub disabled: bool,
     pub created: Day,
+    /// The latest sign-ins, newest last (at most `SIGN_IN_HISTORY`).
+    #[serde(default)]
+    pub sign_ins: Vec<SignIn>,
+}
+
+/// How many sign-ins an account's record remembers for its owner to see.
+pub const SIGN_IN_HISTORY: usize = 20;
+
+/// A sign-in attempt on an account (reviewer data, never a witness's).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// UTC, to the second.
+    pub time: String,
+    pub succeeded: bool,
+}
+
+/// An invitation to create an account, waiting for its invitee. Stored
+/// under a hash of its token; the token itself is shown once to the admin.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    pub name: AccountName,
+    pub role: Role,
+    pub invited_by: AccountName,
+    /// Unix seconds after which it no longer works.
+    pub expires: u64,
 }
 
 /// One generation of a desk's key. Rotation adds a generation; old ones stay

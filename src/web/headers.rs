@@ -51,10 +51,23 @@ pub async fn review(request: Request, next: Next) -> Response {
     response
 }
 
+/// A download (`Content-Disposition: attachment`) also gets a sandboxing
+/// CSP: should a browser ever render it, it runs in an opaque origin with
+/// nothing allowed.
+const DOWNLOAD_CSP: &str = "default-src 'none'; sandbox; frame-ancestors 'none'; form-action 'none'; base-uri 'none'";
+
 fn apply(response: &mut Response) {
+    let is_download = response
+        .headers()
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("attachment"));
     let headers = response.headers_mut();
     for (name, value) in fixed_headers() {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if is_download {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOWNLOAD_CSP));
     }
 }
 

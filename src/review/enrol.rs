@@ -1,0 +1,244 @@
+//! Joining and re-joining: an invitee sets a password and confirms a TOTP
+//! code before the account exists; an account whose authenticator was
+//! reset confirms a new one before it can do anything else. The secret
+//! shown is kept only in memory until the code confirms it.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::audit::{Actor, Event, NewEntry};
+use crate::auth::accounts::{self, Enrolment};
+use crate::auth::extract::{CsrfForm, SignedIn};
+use crate::auth::policy;
+use crate::auth::totp::TotpSecret;
+use crate::crypto::{self, KdfParams};
+use crate::server::AppState;
+use crate::storage::Invitation;
+use crate::web::render;
+
+use super::admin::token_hash;
+use super::{Nav, message_page, not_found_page};
+
+/// How long a shown secret waits for its first code.
+const ENROLMENT_MINUTES: u64 = 15;
+
+#[derive(Template)]
+#[template(path = "review/invitation.html")]
+struct InvitationPage<'a> {
+    nav: Option<Nav>,
+    name: &'a str,
+    problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "review/enrol.html")]
+struct EnrolPage<'a> {
+    nav: Option<Nav>,
+    name: &'a str,
+    secret: &'a str,
+    uri: &'a str,
+    qr_svg: &'a str,
+    action: &'a str,
+    csrf: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
+/// An SVG QR code of the otpauth URI. The SVG is made by the `qrcode`
+/// crate from a URI of our own making (base32 and a checked account name),
+/// so it is inserted as markup; nothing a witness or reviewer typed is in it.
+fn qr_svg(uri: &str) -> String {
+    qrcode::QrCode::new(uri.as_bytes())
+        .map(|code| code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
+        .unwrap_or_default()
+}
+
+fn live_invitation(state: &AppState, token: &str) -> Option<Invitation> {
+    let invitation = state.store.invitation(&token_hash(token)).ok().flatten()?;
+    (state.clock.now().0 < invitation.expires).then_some(invitation)
+}
+
+pub async fn invitation(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match live_invitation(&state, &token) {
+        Some(inv) => render::page(&InvitationPage { nav: None, name: inv.name.as_str(), problem: None }),
+        None => {
+            message_page(StatusCode::NOT_FOUND, "This invitation does not exist or has expired. Ask for a new one.")
+        }
+    }
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct NewPassword {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    again: String,
+}
+
+fn enrol_page(name: &str, totp: &TotpSecret, action: &str, csrf: Option<&str>, problem: Option<&str>) -> Response {
+    let (Ok(secret), Ok(uri)) = (totp.base32(name), totp.otpauth_uri(name)) else {
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The authenticator secret could not be shown.");
+    };
+    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let svg = qr_svg(&uri);
+    render::page_with_status(
+        status,
+        &EnrolPage { nav: None, name, secret: &secret, uri: &uri, qr_svg: &svg, action, csrf, problem },
+    )
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: Result<Form<NewPassword>, FormRejection>,
+) -> Response {
+    let Some(inv) = live_invitation(&state, &token) else { return not_found_page() };
+    let Ok(Form(form)) = form else { return not_found_page() };
+    let problem = |p: String| {
+        render::page_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &InvitationPage { nav: None, name: inv.name.as_str(), problem: Some(p) },
+        )
+    };
+    if form.password != form.again {
+        return problem("The two passwords are not the same.".into());
+    }
+    let password = match policy::check(form.password.clone(), inv.name.as_str()) {
+        Ok(p) => p,
+        Err(why) => return problem(why),
+    };
+    let (name, role, today) = (inv.name.clone(), inv.role, state.clock.today());
+    let prepared =
+        state.auth.pool.run(move || accounts::prepare(name, role, &password, KdfParams::DEFAULT, today)).await;
+    let account = match prepared {
+        Ok(Ok(account)) => account,
+        _ => return message_page(StatusCode::SERVICE_UNAVAILABLE, "The server is busy. Try again in a minute."),
+    };
+    let response = enrol_page(inv.name.as_str(), &account.totp, &format!("/invite/{token}/confirm"), None, None);
+    let totp = TotpSecret::from_bytes(account.totp.as_bytes());
+    let expires = state.clock.now().0 + ENROLMENT_MINUTES * 60;
+    state
+        .auth
+        .enrolments
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(token_hash(&token), Enrolment { account: Some(Box::new(account)), totp, expires });
+    response
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct Code {
+    #[serde(default)]
+    totp: String,
+}
+
+pub async fn confirm_invitation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: Result<Form<Code>, FormRejection>,
+) -> Response {
+    let Some(inv) = live_invitation(&state, &token) else { return not_found_page() };
+    let Ok(Form(form)) = form else { return not_found_page() };
+    let key = token_hash(&token);
+    let now = state.clock.now().0;
+    let mut enrolments = state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner());
+    enrolments.retain(|_, e| e.expires > now);
+    let Some(enrolment) = enrolments.get(&key) else {
+        return message_page(StatusCode::NOT_FOUND, "This step has expired. Open the invitation link again.");
+    };
+    let Some(step) = enrolment.totp.verify(inv.name.as_str(), &form.totp, now, None) else {
+        let action = format!("/invite/{token}/confirm");
+        return enrol_page(
+            inv.name.as_str(),
+            &enrolment.totp,
+            &action,
+            None,
+            Some("That code is not right. Try the current one."),
+        );
+    };
+    let Some(enrolment) = enrolments.remove(&key) else { return not_found_page() };
+    drop(enrolments);
+    let Some(account) = enrolment.account else { return not_found_page() };
+    let mut record = account.record.clone();
+    record.totp_last_step = Some(step);
+    let entry = NewEntry::by(Actor::Account(inv.name.to_string()), Event::AccountActivated).on(inv.name.as_str());
+    if state.audit.append(entry).is_err() {
+        return message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The audit log cannot be written, so the account was not made.",
+        );
+    }
+    if let Err(e) = state.store.insert_account(&record, &[]) {
+        tracing::error!(error = %e, "cannot store an invited account");
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The account could not be made.");
+    }
+    let _ = state.store.remove_invitation(&key);
+    message_page(
+        StatusCode::OK,
+        "Your account is ready. Sign in with your password and a code. A desk member will give you access to their desk.",
+    )
+}
+
+pub async fn totp_form(State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
+    if !session.must_enrol_totp {
+        return Redirect::to("/").into_response();
+    }
+    let now = state.clock.now().0;
+    let mut enrolments = state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner());
+    enrolments.retain(|_, e| e.expires > now);
+    let enrolment = enrolments.entry(session.token_hash.clone()).or_insert_with(|| Enrolment {
+        account: None,
+        totp: TotpSecret::generate(),
+        expires: now + ENROLMENT_MINUTES * 60,
+    });
+    enrol_page(session.account.as_str(), &enrolment.totp, "/enrol-totp", Some(&session.csrf), None)
+}
+
+pub async fn totp_confirm(State(state): State<AppState>, CsrfForm(session, form): CsrfForm<Code>) -> Response {
+    if !session.must_enrol_totp {
+        return Redirect::to("/").into_response();
+    }
+    let now = state.clock.now().0;
+    let secret = {
+        let enrolments = state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner());
+        match enrolments.get(&session.token_hash) {
+            Some(e) => TotpSecret::from_bytes(e.totp.as_bytes()),
+            None => return Redirect::to("/enrol-totp").into_response(),
+        }
+    };
+    let Some(step) = secret.verify(session.account.as_str(), &form.totp, now, None) else {
+        return enrol_page(
+            session.account.as_str(),
+            &secret,
+            "/enrol-totp",
+            Some(&session.csrf),
+            Some("That code is not right. Try the current one."),
+        );
+    };
+    let Ok(Some(mut record)) = state.store.account(&session.account) else {
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Your account record cannot be read.");
+    };
+    let Ok(sealed) = crypto::seal(secret.as_bytes(), &record.recipient) else {
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The secret could not be sealed.");
+    };
+    let entry =
+        NewEntry::by(Actor::Account(session.account.to_string()), Event::TotpEnrolled).on(session.account.as_str());
+    if state.audit.append(entry).is_err() {
+        return message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The audit log cannot be written, so nothing was changed.",
+        );
+    }
+    record.totp = Some(sealed);
+    record.totp_last_step = Some(step);
+    if state.store.update_account(&record).is_err() {
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The account could not be changed.");
+    }
+    state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.token_hash);
+    state.auth.sessions.enrolled(&session.token_hash);
+    Redirect::to("/").into_response()
+}

@@ -1,0 +1,99 @@
+//! `GET/POST /login` and `POST /logout`.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::audit::{Actor, Event, NewEntry};
+use crate::auth::extract::CsrfForm;
+use crate::auth::login::{SignInOutcome, sign_in};
+use crate::auth::session::COOKIE;
+use crate::server::AppState;
+use crate::web::render;
+
+use super::Nav;
+
+#[derive(Template)]
+#[template(path = "review/login.html")]
+struct LoginPage<'a> {
+    nav: Option<Nav>,
+    problem: Option<&'a str>,
+    username: &'a str,
+}
+
+fn page(status: StatusCode, problem: Option<&str>, username: &str) -> Response {
+    render::page_with_status(status, &LoginPage { nav: None, problem, username })
+}
+
+pub async fn form() -> Response {
+    page(StatusCode::OK, None, "")
+}
+
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    totp: String,
+}
+
+/// One message for an unknown name, a wrong password and a wrong code.
+const REFUSED: &str = "The username, password or code is not right.";
+
+pub async fn submit(State(state): State<AppState>, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+    let Ok(Form(form)) = form else {
+        return page(StatusCode::BAD_REQUEST, Some("Fill in the username, password and code."), "");
+    };
+    let username: String = form.username.chars().take(64).collect();
+    match sign_in(&state, &form.username, form.password.clone(), &form.totp).await {
+        SignInOutcome::SignedIn(token) => {
+            let mut response = Redirect::to("/").into_response();
+            // __Host-: Secure, Path=/, no Domain. Strict: never sent on a
+            // request started by another site.
+            let cookie = format!("{COOKIE}={}; Secure; HttpOnly; SameSite=Strict; Path=/", token.as_str());
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        SignInOutcome::Refused => page(StatusCode::UNAUTHORIZED, Some(REFUSED), &username),
+        SignInOutcome::Throttled(seconds) => {
+            let message = format!("Too many failed attempts. Try again in {} minute(s).", seconds.div_ceil(60).max(1));
+            let mut r = page(StatusCode::TOO_MANY_REQUESTS, Some(&message), &username);
+            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        SignInOutcome::Unavailable => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("Signing in is not possible right now. Try again in a minute."),
+            &username,
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(State(state): State<AppState>, CsrfForm(session, _): CsrfForm<Empty>) -> Response {
+    if let Some(account) = state.auth.sessions.end(&session.token_hash) {
+        let audit = state.audit.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            audit.append(NewEntry::by(Actor::Account(account.to_string()), Event::SignedOut))
+        })
+        .await;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    let expired = format!("{COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(value) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
