@@ -42,9 +42,22 @@ impl AppState {
         lifetimes: Lifetimes,
     ) -> Result<AppState, String> {
         let audit = AuditLog::open(&store, clock.clone()).map_err(|e| format!("cannot open the audit log: {e}"))?;
+        Ok(AppState::from_parts(store, audit, clock, limits, lifetimes))
+    }
+
+    /// Assembles a state from an already opened audit log. The server uses
+    /// [`AppState::with_sessions`]; tests use this to give it a log whose
+    /// disk fails on command.
+    pub fn from_parts(
+        store: Store,
+        audit: AuditLog,
+        clock: Arc<dyn Clock>,
+        limits: IntakeLimits,
+        lifetimes: Lifetimes,
+    ) -> AppState {
         let intake = Arc::new(IntakeState::new(limits, clock.clone()));
         let auth = Arc::new(AuthState::new(clock.clone(), lifetimes));
-        Ok(AppState { store: Arc::new(store), audit: Arc::new(audit), clock, intake, auth })
+        AppState { store: Arc::new(store), audit: Arc::new(audit), clock, intake, auth }
     }
 
     /// Moves witness events of past days into the audit log.

@@ -315,3 +315,27 @@ fn foreign_and_damaged_directories_are_refused() {
     let line = assert_one_line_failure(&site.add_user("bo", "reviewer", false));
     assert!(line.contains("damaged"), "{line}");
 }
+
+#[test]
+fn weak_passwords_are_refused_from_the_command_line_too() {
+    let root = tempfile::tempdir().unwrap();
+    let weak = root.path().join("weak");
+    std::fs::write(&weak, "password1234\n").unwrap();
+    let data = root.path().join("data");
+    let key = root.path().join("r.key");
+    let out = run(&[
+        "init",
+        "--data",
+        data.to_str().unwrap(),
+        "--admin",
+        "ada",
+        "--password-file",
+        weak.to_str().unwrap(),
+        "--recovery-key-out",
+        key.to_str().unwrap(),
+    ]);
+    let line = assert_one_line_failure(&out);
+    assert!(line.contains("too easy to guess"), "{line}");
+    assert!(!line.contains("password1234"));
+    assert!(!data.exists());
+}

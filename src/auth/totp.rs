@@ -31,6 +31,11 @@ impl TotpSecret {
         &self.0
     }
 
+    /// Reads a secret as printed (`totp-secret: BASE32`).
+    pub fn from_base32(text: &str) -> Option<Self> {
+        totp_rs::Secret::Encoded(text.trim().to_string()).to_bytes().ok().map(|b| Self(Zeroizing::new(b)))
+    }
+
     fn totp(&self, account: &str) -> Result<TOTP, String> {
         TOTP::new(
             Algorithm::SHA1,

@@ -25,10 +25,10 @@ use crate::storage::{
     create_private_dir, sync_dir,
 };
 
-use super::{print_qr_if_terminal, read_password_file};
+use super::{print_qr_if_terminal, read_new_password};
 
 pub fn run(args: &InitArgs) -> Result<(), String> {
-    let password = read_password_file(&args.password_file)?;
+    let password = read_new_password(&args.password_file, args.admin.as_str())?;
     let created = initialize(&args.data, &args.admin, &password, &args.recovery_key_out, Arc::new(SystemClock))?;
     println!("created the data directory {}", args.data.display());
     println!(

@@ -37,6 +37,14 @@ fn not_yet(command: &str) -> Result<(), String> {
     Err(format!("`testimony {command}` is not implemented in this version yet"))
 }
 
+/// Reads a password file for `account` and applies the password policy
+/// (length and strength, as on the review listener).
+pub fn read_new_password(path: &Path, account: &str) -> Result<Password, String> {
+    let password = read_password_file(path)?;
+    crate::auth::policy::check(password.expose().to_string(), account)
+        .map_err(|why| format!("the password in {}: {why}", path.display()))
+}
+
 /// Reads a password file: the password is the first line, without its line
 /// end. Errors name the file, never what is in it.
 pub fn read_password_file(path: &Path) -> Result<Password, String> {

@@ -11,10 +11,10 @@ use crate::crypto::{KdfParams, read_identity_file};
 use crate::custody::{self, CustodyError};
 use crate::storage::{Holder, Store};
 
-use super::read_password_file;
+use super::read_new_password;
 
 pub fn add(args: &UserAddArgs) -> Result<(), String> {
-    let password = read_password_file(&args.password_file)?;
+    let password = read_new_password(&args.password_file, args.name.as_str())?;
     let store = Store::open(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
     if store.account(&args.name).map_err(|e| e.to_string())?.is_some() {
         return Err(format!("the account {} already exists", args.name));

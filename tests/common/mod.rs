@@ -239,6 +239,10 @@ impl InProcess {
     ) -> InProcess {
         let store = testimony::storage::Store::open(&site.data).unwrap();
         let state = testimony::server::AppState::new(store, clock, limits).unwrap();
+        InProcess::start_with(state).await
+    }
+
+    pub async fn start_with(state: testimony::server::AppState) -> InProcess {
         let listeners =
             testimony::server::Listeners::bind("127.0.0.1:0".parse().unwrap(), "127.0.0.1:0".parse().unwrap())
                 .await
