@@ -545,3 +545,27 @@ async fn a_read_only_audit_log_makes_content_routes_answer_503_with_no_content()
     std::fs::write(&path, b"").unwrap();
     fail_closed_with(std::fs::File::open(&path).unwrap()).await;
 }
+
+#[tokio::test]
+async fn admins_read_the_audit_log_and_members_see_a_statements_history() {
+    let org = Org::new();
+    let (server, clock) = start(&org).await;
+    let id = submit_statement(&server, "history").await;
+    let mut bo = Browser::new(&server.review);
+    bo.login("bo", PASSWORD, &org.code("bo", &clock)).await;
+    bo.get(&format!("/submissions/{id}")).await;
+    let page = bo.get(&format!("/submissions/{id}")).await.text().await.unwrap();
+    assert!(page.contains("statement_viewed"), "the statement's own history is on its page");
+    assert_eq!(bo.get("/admin/audit").await.status(), 404, "only admins read the whole log");
+
+    let mut ada = Browser::new(&server.review);
+    ada.login("ada", PASSWORD, &org.code("ada", &clock)).await;
+    let all = ada.get("/admin/audit").await.text().await.unwrap();
+    assert!(all.contains("Chain: intact"), "the chain's state is shown");
+    assert!(all.contains("testimony-audit-v1 checkpoint"), "the latest checkpoint is there to copy");
+    assert!(all.contains("sign_in_succeeded"));
+    let filtered = ada.get("/admin/audit?actor=bo&event=statement_viewed").await.text().await.unwrap();
+    assert_eq!(filtered.matches("<td>statement_viewed</td>").count(), 2, "{filtered}");
+    assert!(!filtered.contains("sign_in_succeeded"));
+    server.stop().await;
+}

@@ -7,10 +7,12 @@
 //! - `statements`: the list, a statement, its files;
 //! - `account`: one's own password and recent sign-ins;
 //! - `admin`: accounts, invitations, desks;
+//! - `audit_view`: the log for admins, a statement's history for members;
 //! - `enrol`: accepting an invitation, enrolling a new TOTP secret.
 
 mod account;
 mod admin;
+mod audit_view;
 mod enrol;
 mod login;
 mod statements;
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/admin/accounts", get(admin::accounts))
+        .route("/admin/audit", get(audit_view::page))
         .route("/admin/invite", post(admin::invite))
         .route("/admin/accounts/{name}/disable", post(admin::disable))
         .route("/admin/accounts/{name}/reset-totp", post(admin::reset_totp))

@@ -158,6 +158,7 @@ struct StatementPage {
     consent: Vec<ConsentRow>,
     thread: Vec<ThreadRow>,
     withdrawn: bool,
+    history: Vec<super::audit_view::Shown>,
 }
 
 fn open_json(sealed: &crypto::Sealed, key: &DeskIdentity) -> Option<Value> {
@@ -278,8 +279,10 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
             })
         })
         .collect();
+    let history = super::audit_view::history_of(&state, &record.id);
     render::page(&StatementPage {
         nav: Some(Nav::of(&session)),
+        history,
         withdrawn: record.state == "withdrawn",
         id: record.id,
         received: record.received.to_string(),
