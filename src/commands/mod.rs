@@ -6,6 +6,8 @@ mod audit;
 mod demo;
 mod evidence;
 mod init;
+
+pub use init::initialize;
 mod serve;
 mod user;
 
