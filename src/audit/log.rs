@@ -111,6 +111,12 @@ struct Tail {
     since_checkpoint: u64,
 }
 
+impl Tail {
+    fn empty(file: Box<dyn LogFile>, sync_handle: Box<dyn LogFile>) -> Tail {
+        Tail { file, sync_handle, len: 0, next_seq: 0, head: GENESIS.into(), since_checkpoint: 0 }
+    }
+}
+
 /// An entry to write, or `None` for a checkpoint.
 type Item = Option<NewEntry>;
 
@@ -159,8 +165,7 @@ impl AuditLog {
         let file = OpenOptions::new().append(true).create_new(true).open(&path)?;
         sync_dir(&dir)?;
         let sync_handle = file.try_clone()?;
-        let log =
-            AuditLog::from_parts(path, Box::new(file), Box::new(sync_handle), 0, 0, GENESIS.into(), 0, signing, clock);
+        let log = AuditLog::from_parts(path, Tail::empty(Box::new(file), Box::new(sync_handle)), signing, clock);
         let key = log.signing.verifying_key().to_string();
         log.append(NewEntry::by(Actor::System, Event::DataDirectoryCreated { signing_key: key }))?;
         Ok(log)
@@ -188,17 +193,15 @@ impl AuditLog {
         }
         let last = last.ok_or_else(|| AuditError::Damaged("the log is empty".into()))?;
         let sync_handle = file.try_clone()?;
-        Ok(AuditLog::from_parts(
-            path,
-            Box::new(file),
-            Box::new(sync_handle),
+        let tail = Tail {
+            file: Box::new(file),
+            sync_handle: Box::new(sync_handle),
             len,
-            last.seq + 1,
-            last.hash,
+            next_seq: last.seq + 1,
+            head: last.hash,
             since_checkpoint,
-            signing,
-            clock,
-        ))
+        };
+        Ok(AuditLog::from_parts(path, tail, signing, clock))
     }
 
     /// A log over any `LogFile` (tests use failing ones), starting empty.
@@ -208,25 +211,14 @@ impl AuditLog {
         signing: SigningKey,
         clock: Arc<dyn Clock>,
     ) -> AuditLog {
-        AuditLog::from_parts(PathBuf::from("(test)"), file, sync_handle, 0, 0, GENESIS.into(), 0, signing, clock)
+        AuditLog::from_parts(PathBuf::from("(test)"), Tail::empty(file, sync_handle), signing, clock)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn from_parts(
-        path: PathBuf,
-        file: Box<dyn LogFile>,
-        sync_handle: Box<dyn LogFile>,
-        len: u64,
-        next_seq: u64,
-        head: String,
-        since_checkpoint: u64,
-        signing: SigningKey,
-        clock: Arc<dyn Clock>,
-    ) -> AuditLog {
+    fn from_parts(path: PathBuf, tail: Tail, signing: SigningKey, clock: Arc<dyn Clock>) -> AuditLog {
         AuditLog {
             queue: Mutex::new(Queue { waiting: Vec::new(), leader: false }),
             woken: Condvar::new(),
-            tail: Mutex::new(Tail { file, sync_handle, len, next_seq, head, since_checkpoint }),
+            tail: Mutex::new(tail),
             poisoned: AtomicBool::new(false),
             signing,
             clock,

@@ -18,7 +18,7 @@ use crate::auth::session::SessionView;
 use crate::crypto::{hex, random_array};
 use crate::custody;
 use crate::server::AppState;
-use crate::storage::{AccountName, DeskId, Holder, Invitation, Role};
+use crate::storage::{AccountName, AccountRecord, DeskId, Holder, Invitation, Role};
 use crate::web::render;
 
 use super::{Nav, message_page, not_found_page};
