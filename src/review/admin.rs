@@ -151,19 +151,31 @@ fn target(name: &str) -> Option<AccountName> {
     name.parse().ok()
 }
 
+/// The account an admin action is about: 404 for non-admins and for names
+/// that do not exist.
+fn admin_target(state: &AppState, session: &SessionView, name: &str) -> Result<(AccountName, AccountRecord), Response> {
+    if session.role != Role::Admin {
+        return Err(not_found_page());
+    }
+    let name = target(name).ok_or_else(not_found_page)?;
+    match state.store.account(&name) {
+        Ok(Some(record)) => Ok((name, record)),
+        _ => Err(not_found_page()),
+    }
+}
+
 pub async fn disable(
     State(state): State<AppState>,
     Path(name): Path<String>,
     CsrfForm(session, _): CsrfForm<Empty>,
 ) -> Response {
-    if session.role != Role::Admin {
-        return not_found_page();
-    }
-    let Some(name) = target(&name) else { return not_found_page() };
+    let (name, mut record) = match admin_target(&state, &session, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     if name == session.account {
         return accounts_page(&state, &session, None, Some("You cannot disable your own account.".into()));
     }
-    let Ok(Some(mut record)) = state.store.account(&name) else { return not_found_page() };
     record.disabled = !record.disabled;
     let event = if record.disabled { Event::AccountDisabled } else { Event::AccountEnabled };
     if let Err(r) = audited(&state, NewEntry::by(actor(&session), event).on(name.as_str())) {
@@ -184,11 +196,10 @@ pub async fn reset_totp(
     Path(name): Path<String>,
     CsrfForm(session, _): CsrfForm<Empty>,
 ) -> Response {
-    if session.role != Role::Admin {
-        return not_found_page();
-    }
-    let Some(name) = target(&name) else { return not_found_page() };
-    let Ok(Some(mut record)) = state.store.account(&name) else { return not_found_page() };
+    let (name, mut record) = match admin_target(&state, &session, &name) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     if let Err(r) = audited(&state, NewEntry::by(actor(&session), Event::TotpReset).on(name.as_str())) {
         return r;
     }
