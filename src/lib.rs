@@ -37,6 +37,7 @@ pub mod custody;
 pub mod i18n;
 pub mod intake;
 pub mod review;
+pub mod search;
 pub mod server;
 pub mod storage;
 pub mod web;

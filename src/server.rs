@@ -15,6 +15,7 @@ use crate::auth::session::Lifetimes;
 use crate::clock::Clock;
 use crate::config::IntakeLimits;
 use crate::intake::IntakeState;
+use crate::search::SearchIndex;
 use crate::storage::Store;
 use crate::web::connections;
 
@@ -26,6 +27,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub intake: Arc<IntakeState>,
     pub auth: Arc<AuthState>,
+    pub search: Arc<SearchIndex>,
 }
 
 impl AppState {
@@ -57,7 +59,14 @@ impl AppState {
     ) -> AppState {
         let intake = Arc::new(IntakeState::new(limits, clock.clone()));
         let auth = Arc::new(AuthState::new(clock.clone(), lifetimes));
-        AppState { store: Arc::new(store), audit: Arc::new(audit), clock, intake, auth }
+        AppState {
+            store: Arc::new(store),
+            audit: Arc::new(audit),
+            clock,
+            intake,
+            auth,
+            search: Arc::new(SearchIndex::default()),
+        }
     }
 
     /// Moves witness events of past days into the audit log.
@@ -117,6 +126,7 @@ pub async fn run(
     state.release_witness_events().map_err(|e| format!("cannot release deferred witness events: {e}"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(periodic_audit_work(state.clone(), stop_rx.clone()));
+    let sweeper = tokio::spawn(sweep_sessions(state.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -125,6 +135,7 @@ pub async fn run(
     let review = connections::serve(listeners.review, crate::review::router(state.clone()), stop_rx);
     tokio::join!(public, review);
     let _ = checkpoints.await;
+    let _ = sweeper.await;
 
     let audited = state
         .audit
@@ -136,6 +147,27 @@ pub async fn run(
     audited?;
     tracing::info!("stopped; storage flushed");
     Ok(())
+}
+
+/// Every minute: ends expired sessions (auditing each) and drops the
+/// decrypted index of any desk no signed-in member holds any more.
+async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let state = state.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    for account in state.auth.sessions.sweep() {
+                        let _ = state.audit.append(NewEntry::by(Actor::Account(account.to_string()), Event::SessionExpired));
+                    }
+                    state.search.retain(&state.auth.sessions.live_desks());
+                })
+                .await;
+            }
+            _ = async { let _ = stop.wait_for(|stop| *stop).await; } => return,
+        }
+    }
 }
 
 /// Hourly: witness events of past days join the log, then a checkpoint.

@@ -288,6 +288,7 @@ fn a_2_gib_upload_without_length_is_refused_with_413_in_flat_memory_leaving_noth
     let status = raw_chunked_upload(&server.public, 2 << 30);
     assert!(status.contains("413"), "got {status:?}");
     let peak = peak_rss_kib(server.child.id());
+    eprintln!("peak memory of the server while refusing a 2 GiB upload: {peak} KiB");
     assert!(peak < 96 * 1024, "peak memory {peak} KiB while receiving a large upload");
     std::thread::sleep(Duration::from_millis(300));
     no_objects_left(&site.data);

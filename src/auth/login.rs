@@ -169,6 +169,7 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
         return SignInOutcome::Unavailable;
     }
     auth.throttle.succeeded(&typed);
+    state.search.ensure(&state.store, &desks);
     let token = auth.sessions.create(record.name.clone(), record.role, desks, must_enrol);
     SignInOutcome::SignedIn(token)
 }

@@ -212,6 +212,11 @@ impl SessionStore {
         expired
     }
 
+    /// The desks at least one live session holds a key of.
+    pub fn live_desks(&self) -> std::collections::HashSet<DeskId> {
+        self.lock().values().flat_map(|s| s.desks.keys().cloned()).collect()
+    }
+
     pub fn count(&self) -> usize {
         self.lock().len()
     }

@@ -297,7 +297,9 @@ fn add_to_thread(state: &AppState, record: &mut SubmissionRecord, doc: &Value, e
     let message = seal_to(doc.to_string().as_bytes(), &to).map_err(|e| e.to_string())?;
     record.thread.push(ThreadItem { author: Author::Witness, day: today, message, unread: true });
     let event = witness::deferred(today, event, &record.id);
-    state.store.update_submission(record, Some(&event)).map_err(|e| e.to_string())
+    state.store.update_submission(record, Some(&event)).map_err(|e| e.to_string())?;
+    state.search.refresh(&state.store, &record.id);
+    Ok(())
 }
 
 pub async fn answer(
@@ -546,6 +548,7 @@ pub async fn withdraw(
                 tracing::error!(error = %e, "could not remove a withdrawn file");
             }
         }
+        state.search.refresh(&state.store, &record.id);
         case_page(t, &record, &key, &receipt, Some(t.t("withdrawn-done")))
     })
     .await

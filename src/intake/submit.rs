@@ -437,6 +437,7 @@ pub(super) fn store_submission(
         witness_salt,
         witness_recipient,
         thread: Vec::new(),
+        triage: None,
     };
     let lookup_key = store.receipt_lookup_key().map_err(|e| e.to_string())?;
     let event = witness::deferred(today, Event::StatementReceived { assisted: channel == Channel::Assisted }, &id);

@@ -303,7 +303,8 @@ pub async fn create_desk(State(state): State<AppState>, CsrfForm(session, form):
                 NewEntry::by(actor(&session), Event::DeskGranted { account: session.account.to_string() })
                     .on(desk.id.0.as_str()),
             );
-            state.auth.sessions.add_desk_key(&session.account, &desk.id, 0, key);
+            state.auth.sessions.add_desk_key(&session.account, &desk.id, 0, key.clone());
+            state.search.ensure(&state.store, &std::collections::HashMap::from([(desk.id.clone(), vec![(0, key)])]));
             desks_page(
                 &state,
                 &session,
@@ -394,6 +395,9 @@ pub async fn revoke(
                 for m in members {
                     state.auth.sessions.add_desk_key(&m, &desk, generation, key.clone());
                 }
+                state
+                    .search
+                    .ensure(&state.store, &std::collections::HashMap::from([(desk.clone(), vec![(generation, key)])]));
                 notice.push_str(" New statements will be sealed to a new key they never had.");
             }
             Err(e) => {

@@ -5,17 +5,20 @@
 //!
 //! - `login`: sign-in and sign-out;
 //! - `statements`: the list, a statement, its files;
+//! - `triage`, `actions`: what reviewers decide, and the POSTs that do it;
 //! - `account`: one's own password and recent sign-ins;
 //! - `admin`: accounts, invitations, desks;
 //! - `audit_view`: the log for admins, a statement's history for members;
 //! - `enrol`: accepting an invitation, enrolling a new TOTP secret.
 
 mod account;
+mod actions;
 mod admin;
 mod audit_view;
 mod enrol;
 mod login;
 mod statements;
+pub mod triage;
 
 use askama::Template;
 use axum::Router;
@@ -71,6 +74,11 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(login::logout))
         .route("/submissions/{id}", get(statements::show))
         .route("/submissions/{id}/files/{index}", get(statements::download))
+        .route("/submissions/{id}/state", post(actions::set_state))
+        .route("/submissions/{id}/triage", post(actions::set_triage))
+        .route("/submissions/{id}/evaluation", post(actions::set_evaluation))
+        .route("/submissions/{id}/notes", post(actions::add_note))
+        .route("/submissions/{id}/reply", post(actions::reply))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/admin/accounts", get(admin::accounts))

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use std::collections::HashSet;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -22,19 +24,78 @@ use crate::auth::session::SessionView;
 use crate::crypto::{self, DeskIdentity};
 use crate::i18n::{Lang, Tr};
 use crate::intake::schema::{Kind, PARTS};
+use crate::search;
 use crate::server::AppState;
-use crate::storage::SubmissionRecord;
+use crate::storage::{DeskId, SubmissionRecord};
+
+use super::triage;
 use crate::web::render;
 
 use super::{Nav, message_page, not_found_page};
+
+const PER_PAGE: usize = 50;
+
+#[derive(serde::Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    flag: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    desk: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    community: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    files: String,
+    #[serde(default)]
+    mine: String,
+    #[serde(default)]
+    page: usize,
+}
+
+impl ListQuery {
+    /// The query string for another page (or another state) of this list.
+    fn link(&self, page: usize, state: Option<&str>) -> String {
+        serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("state", state.unwrap_or(&self.state)),
+            ("priority", &self.priority),
+            ("flag", &self.flag),
+            ("label", &self.label),
+            ("desk", &self.desk),
+            ("language", &self.language),
+            ("community", &self.community),
+            ("role", &self.role),
+            ("files", &self.files),
+            ("mine", &self.mine),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default()
+    }
+}
 
 /// One row of the list.
 struct Row {
     id: String,
     received: String,
     state: String,
+    priority: String,
+    flags: String,
+    language: String,
+    roles: String,
     files: usize,
     channel: &'static str,
+    unread: bool,
 }
 
 #[derive(Template)]
@@ -42,38 +103,106 @@ struct Row {
 struct ListPage {
     nav: Option<Nav>,
     rows: Vec<Row>,
-    desks: usize,
+    desks: Vec<(String, String)>,
+    query: ListQuery,
+    matching: usize,
+    page: usize,
+    pages: usize,
+    counts: Vec<(String, usize, String)>,
+    building: Option<(usize, usize)>,
+    prev: String,
+    next: String,
+    states: &'static [&'static str],
+    priorities: &'static [&'static str],
+    flags: &'static [&'static str],
 }
 
-pub async fn list(State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
-    let mut rows: Vec<(crate::clock::Day, Row)> = Vec::new();
-    for record in state.store.submissions() {
-        let Ok(record) = record else { continue };
-        if session.desk_key(&record.desk, record.key_generation).is_none() {
-            continue;
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let desks: HashSet<DeskId> = session.desks.keys().cloned().collect();
+    // A desk granted while signed in may not be indexed yet.
+    state.search.ensure(&state.store, &session.desks);
+    // A small desk is decrypted in moments: wait a little for it rather
+    // than show a half-empty list; a large one shows its progress instead.
+    let mut progress = state.search.progress(&desks);
+    for _ in 0..20 {
+        if progress.done >= progress.total {
+            break;
         }
-        rows.push((
-            record.received,
-            Row {
-                files: record.files.len(),
-                channel: match record.channel {
-                    crate::storage::Channel::Web => "web",
-                    crate::storage::Channel::Assisted => "assisted",
-                },
-                id: record.id,
-                received: record.received.to_string(),
-                state: record.state,
-            },
-        ));
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        progress = state.search.progress(&desks);
     }
-    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
-    let rows = rows.into_iter().take(50).map(|(_, r)| r).collect();
-    render::page(&ListPage { nav: Some(Nav::of(&session)), rows, desks: session.desks.len() })
+    let q = search::Query {
+        text: query.q.chars().take(200).collect(),
+        state: query.state.clone(),
+        priority: query.priority.clone(),
+        flag: query.flag.clone(),
+        label: query.label.trim().to_lowercase(),
+        desk: query.desk.clone(),
+        language: query.language.clone(),
+        community: query.community.clone(),
+        role: query.role.clone(),
+        has_files: query.files == "yes",
+        assigned_to: (query.mine == "yes").then(|| session.account.to_string()),
+    };
+    let index = state.search.clone();
+    let page_no = query.page;
+    let found = tokio::task::spawn_blocking(move || index.search(&desks, &q, page_no, PER_PAGE)).await;
+    let Ok(found) = found else { return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.") };
+    let pages = found.matching.div_ceil(PER_PAGE).max(1);
+    let rows = found
+        .entries
+        .into_iter()
+        .map(|e| Row {
+            id: e.id,
+            received: e.received.to_string(),
+            state: e.state,
+            priority: e.priority,
+            flags: e.flags.join(", "),
+            language: e.language,
+            roles: e.roles.join(", "),
+            files: e.files,
+            channel: match e.channel {
+                crate::storage::Channel::Web => "web",
+                crate::storage::Channel::Assisted => "assisted",
+            },
+            unread: e.unread,
+        })
+        .collect();
+    let counts = found.counts.into_iter().map(|(s, n)| (query.link(0, Some(&s)), n, s)).collect();
+    let desk_names = state
+        .store
+        .desks()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| session.desks.contains_key(&d.id))
+        .map(|d| (d.id.0, d.name))
+        .collect();
+    let building = (progress.done < progress.total).then_some((progress.done, progress.total));
+    render::page(&ListPage {
+        nav: Some(Nav::of(&session)),
+        rows,
+        desks: desk_names,
+        prev: query.link(query.page.saturating_sub(1), None),
+        next: query.link(query.page + 1, None),
+        matching: found.matching,
+        page: query.page,
+        pages,
+        counts,
+        building,
+        query,
+        states: &triage::STATES,
+        priorities: &triage::PRIORITIES,
+        flags: &triage::FLAGS,
+    })
 }
 
 /// The record and the desk key to open it, or 404 for anyone who is not a
 /// member of its desk (and for ids that do not exist: the same answer).
-fn readable(
+pub fn readable(
     state: &AppState,
     session: &SessionView,
     id: &str,
@@ -159,6 +288,20 @@ struct StatementPage {
     thread: Vec<ThreadRow>,
     withdrawn: bool,
     history: Vec<super::audit_view::Shown>,
+    triage: triage::Triage,
+    labels: String,
+    corroborated_by: String,
+    members: Vec<String>,
+    csrf: String,
+    widest_publication: &'static str,
+    states: &'static [&'static str],
+    priorities: &'static [&'static str],
+    flags: &'static [&'static str],
+    reliability: &'static [&'static str],
+    corroboration: &'static [&'static str],
+    violation: &'static [&'static str],
+    verification: &'static [&'static str],
+    publication: &'static [&'static str],
 }
 
 fn open_json(sealed: &crypto::Sealed, key: &DeskIdentity) -> Option<Value> {
@@ -280,9 +423,46 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
         })
         .collect();
     let history = super::audit_view::history_of(&state, &record.id);
+    let triage = super::actions::load_triage(&record, &key);
+    let consent_records = super::actions::latest_consent(&record, &key);
+    let widest_publication = triage::PUBLICATION[triage::widest_publication_allowed(&consent_records)];
+    let members = state
+        .store
+        .desk_holders(&record.desk, record.key_generation)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|h| match h {
+            crate::storage::Holder::Account(n) => Some(n.to_string()),
+            crate::storage::Holder::Recovery => None,
+        })
+        .collect();
+    // The witness's new messages have now been seen by a reviewer.
+    if record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness) {
+        let mut seen = record.clone();
+        for item in seen.thread.iter_mut().filter(|i| i.author == crate::storage::Author::Witness) {
+            item.unread = false;
+        }
+        if state.store.update_submission(&seen, None).is_ok() {
+            state.search.refresh(&state.store, &seen.id);
+        }
+    }
     render::page(&StatementPage {
         nav: Some(Nav::of(&session)),
         history,
+        labels: triage.labels.iter().cloned().collect::<Vec<_>>().join(" "),
+        corroborated_by: triage.evaluation.corroborated_by.join(" "),
+        triage,
+        members,
+        csrf: session.csrf.clone(),
+        widest_publication,
+        states: &triage::STATES,
+        priorities: &triage::PRIORITIES,
+        flags: &triage::FLAGS,
+        reliability: &triage::SOURCE_RELIABILITY,
+        corroboration: &triage::CORROBORATION,
+        violation: &triage::VIOLATION_STATUS,
+        verification: &triage::VERIFICATION,
+        publication: &triage::PUBLICATION,
         withdrawn: record.state == "withdrawn",
         id: record.id,
         received: record.received.to_string(),

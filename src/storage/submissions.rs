@@ -80,4 +80,8 @@ pub struct SubmissionRecord {
     pub witness_salt: Salt,
     pub witness_recipient: Recipient,
     pub thread: Vec<ThreadItem>,
+    /// What reviewers decided and wrote (sealed to the desk and recovery);
+    /// `None` until the first triage action.
+    #[serde(default)]
+    pub triage: Option<Sealed>,
 }

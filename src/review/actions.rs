@@ -1,0 +1,366 @@
+//! Triage actions on one statement. Each is a POST with `csrf` (through
+//! `CsrfForm`), open only to members of the statement's desk, written to
+//! the audit log before the change is stored (if the log cannot be written,
+//! nothing changes), and answered with a redirect back to the statement.
+//! Everything a reviewer writes is sealed to the desk and recovery keys;
+//! replies also to the witness's receipt key.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use crate::audit::{Actor, Event, NewEntry, Outcome};
+use crate::auth::extract::CsrfForm;
+use crate::auth::session::SessionView;
+use crate::crypto::{self, DeskIdentity, Recipient, seal_to};
+use crate::server::AppState;
+use crate::storage::{Author, Holder, SubmissionRecord, ThreadItem};
+
+use super::message_page;
+use super::statements::readable;
+use super::triage::{self, Triage};
+
+/// Longest note, reply or reason, in characters.
+const TEXT_MAX: usize = 5_000;
+
+type Pairs = Vec<(String, String)>;
+
+fn first<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
+}
+
+fn all<'a>(pairs: &'a Pairs, name: &str) -> impl Iterator<Item = &'a str> {
+    let name = name.to_string();
+    pairs.iter().filter(move |(k, _)| *k == name).map(|(_, v)| v.trim())
+}
+
+fn refuse(why: &str) -> Response {
+    message_page(StatusCode::UNPROCESSABLE_ENTITY, why)
+}
+
+fn back(id: &str) -> Response {
+    Redirect::to(&format!("/submissions/{id}")).into_response()
+}
+
+/// The triage document of a statement (the default if none yet).
+pub fn load_triage(record: &SubmissionRecord, key: &DeskIdentity) -> Triage {
+    record
+        .triage
+        .as_ref()
+        .and_then(|sealed| crypto::open(sealed.as_bytes(), key).ok())
+        .and_then(|plain| serde_json::from_slice(plain.as_bytes()).ok())
+        .unwrap_or_default()
+}
+
+/// The desk key (of the statement's generation) and recovery recipients.
+fn desk_recipients(state: &AppState, record: &SubmissionRecord) -> Result<Vec<Recipient>, String> {
+    let desk = state.store.desk(&record.desk).map_err(|e| e.to_string())?.ok_or("the desk is missing")?;
+    let key = desk.keys.iter().find(|k| k.generation == record.key_generation).ok_or("the desk key is missing")?;
+    let recovery = state.store.server().map_err(|e| e.to_string())?.recovery_recipient;
+    Ok(vec![key.recipient.clone(), recovery])
+}
+
+fn seal_triage(state: &AppState, record: &mut SubmissionRecord, t: &Triage) -> Result<(), String> {
+    let recipients = desk_recipients(state, record)?;
+    let to: Vec<&Recipient> = recipients.iter().collect();
+    let bytes = zeroize::Zeroizing::new(serde_json::to_vec(t).map_err(|e| e.to_string())?);
+    record.triage = Some(seal_to(&bytes, &to).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// Audit first, then store; if storing fails, the entries are followed by
+/// the same entries marked failed.
+async fn commit(state: &AppState, record: SubmissionRecord, entries: Vec<NewEntry>) -> Response {
+    let id = record.id.clone();
+    if entries.is_empty() {
+        return back(&id);
+    }
+    let state = state.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        state.audit.append_all(entries.clone()).map_err(|_| "audit")?;
+        if state.store.update_submission(&record, None).is_err() {
+            let failed = entries.into_iter().map(|e| e.outcome(Outcome::Failed)).collect();
+            let _ = state.audit.append_all(failed);
+            return Err("store");
+        }
+        state.search.refresh(&state.store, &record.id);
+        Ok(())
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => back(&id),
+        Ok(Err("audit")) => {
+            message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was changed.")
+        }
+        _ => message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be stored."),
+    }
+}
+
+fn entry(session: &SessionView, event: Event, id: &str) -> NewEntry {
+    NewEntry::by(Actor::Account(session.account.to_string()), event).on(id)
+}
+
+fn open_record(
+    state: &AppState,
+    session: &SessionView,
+    id: &str,
+) -> Result<(SubmissionRecord, Arc<DeskIdentity>), Response> {
+    let (record, key) = readable(state, session, id)?;
+    if record.state == "withdrawn" {
+        return Err(refuse("The witness withdrew this statement; it can no longer be changed."));
+    }
+    Ok((record, key))
+}
+
+pub async fn set_state(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, form): CsrfForm<Pairs>,
+) -> Response {
+    let (mut record, key) = match open_record(&state, &session, &id) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let to = first(&form, "state");
+    if !triage::STATES.contains(&to) || to == "withdrawn" {
+        return refuse("Choose one of the workflow states. (Withdrawal is the witness's to make.)");
+    }
+    let mut t = load_triage(&record, &key);
+    let reason = first(&form, "reason");
+    if triage::NEEDS_REASON.contains(&to) && reason.is_empty() {
+        return refuse("This state needs a short reason.");
+    }
+    if reason.chars().count() > TEXT_MAX {
+        return refuse("The reason is too long.");
+    }
+    if to == "duplicate" {
+        let original = first(&form, "duplicate_of");
+        if original == record.id || readable(&state, &session, original).is_err() {
+            return refuse("A duplicate must point to another statement you can read (its id).");
+        }
+        t.duplicate_of = Some(original.to_string());
+    }
+    t.state_reason = reason.to_string();
+    let from = std::mem::replace(&mut record.state, to.to_string());
+    if let Err(e) = seal_triage(&state, &mut record, &t) {
+        tracing::error!(error = %e, "cannot seal triage");
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be sealed.");
+    }
+    let event = Event::StateChanged { from, to: to.to_string() };
+    commit(&state, record, vec![entry(&session, event, &id)]).await
+}
+
+pub async fn set_triage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, form): CsrfForm<Pairs>,
+) -> Response {
+    let (mut record, key) = match open_record(&state, &session, &id) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let before = load_triage(&record, &key);
+    let mut t = before.clone();
+    let priority = first(&form, "priority");
+    if !triage::PRIORITIES.contains(&priority) {
+        return refuse("Choose a priority.");
+    }
+    t.priority = priority.to_string();
+    let flags: BTreeSet<String> = all(&form, "flag").map(str::to_string).collect();
+    if flags.iter().any(|f| !triage::FLAGS.contains(&f.as_str())) {
+        return refuse("Unknown safety flag.");
+    }
+    t.flags = flags;
+    let labels: BTreeSet<String> = first(&form, "labels").split_whitespace().map(str::to_lowercase).collect();
+    if let Some(bad) = labels.iter().find(|l| !triage::valid_label(l)) {
+        return refuse(&format!(
+            "Labels are namespaced, like act:medical:ultrasound or region:xinjiang; {bad:?} is not."
+        ));
+    }
+    t.labels = labels;
+    let assignee = first(&form, "assigned_to");
+    t.assigned_to = if assignee.is_empty() {
+        None
+    } else {
+        let members = state.store.desk_holders(&record.desk, record.key_generation).unwrap_or_default();
+        if !members.iter().any(|h| matches!(h, Holder::Account(n) if n.as_str() == assignee)) {
+            return refuse("Statements can only be assigned to members of their desk.");
+        }
+        Some(assignee.to_string())
+    };
+    let mut entries = Vec::new();
+    if t.priority != before.priority {
+        entries.push(entry(&session, Event::PriorityChanged, &id));
+    }
+    if t.flags != before.flags {
+        entries.push(entry(&session, Event::FlagChanged, &id));
+    }
+    if t.labels != before.labels {
+        entries.push(entry(&session, Event::LabelChanged, &id));
+    }
+    if t.assigned_to != before.assigned_to {
+        entries.push(entry(&session, Event::AssignmentChanged, &id));
+    }
+    if entries.is_empty() {
+        return back(&id);
+    }
+    if let Err(e) = seal_triage(&state, &mut record, &t) {
+        tracing::error!(error = %e, "cannot seal triage");
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be sealed.");
+    }
+    commit(&state, record, entries).await
+}
+
+fn choice(form: &Pairs, name: &str, allowed: &[&str]) -> Result<Option<String>, Response> {
+    match first(form, name) {
+        "" => Ok(None),
+        v if allowed.contains(&v) => Ok(Some(v.to_string())),
+        _ => Err(refuse(&format!("Unknown value for {name}."))),
+    }
+}
+
+fn short_text(form: &Pairs, name: &str) -> Result<String, Response> {
+    let v = first(form, name);
+    if v.chars().count() > TEXT_MAX { Err(refuse("A justification is too long.")) } else { Ok(v.to_string()) }
+}
+
+pub async fn set_evaluation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, form): CsrfForm<Pairs>,
+) -> Response {
+    let (mut record, key) = match open_record(&state, &session, &id) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let mut t = load_triage(&record, &key);
+    let evaluation = (|| -> Result<triage::Evaluation, Response> {
+        let credibility = match first(&form, "credibility") {
+            "" => None,
+            v => match v.parse::<u8>() {
+                Ok(n) if (1..=6).contains(&n) => Some(n),
+                _ => return Err(refuse("Credibility is 1 (confirmed by other sources) to 6 (cannot be judged).")),
+            },
+        };
+        let corroborated_by: Vec<String> =
+            first(&form, "corroborated_by").split_whitespace().map(str::to_string).collect();
+        for other in &corroborated_by {
+            if other == &record.id || readable(&state, &session, other).is_err() {
+                return Err(refuse("Corroboration links must be ids of other statements you can read."));
+            }
+        }
+        Ok(triage::Evaluation {
+            source_reliability: choice(&form, "source_reliability", &triage::SOURCE_RELIABILITY)?,
+            source_reliability_why: short_text(&form, "source_reliability_why")?,
+            credibility,
+            credibility_why: short_text(&form, "credibility_why")?,
+            corroboration: choice(&form, "corroboration", &triage::CORROBORATION)?,
+            corroborated_by,
+            violation_status: choice(&form, "violation_status", &triage::VIOLATION_STATUS)?,
+            verification: choice(&form, "verification", &triage::VERIFICATION)?,
+            publication: choice(&form, "publication", &triage::PUBLICATION)?,
+            publication_why: short_text(&form, "publication_why")?,
+        })
+    })();
+    let evaluation = match evaluation {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    if let Some(publication) = &evaluation.publication {
+        let consent = latest_consent(&record, &key);
+        let widest = triage::widest_publication_allowed(&consent);
+        let wanted = triage::PUBLICATION.iter().position(|p| p == publication).unwrap_or(0);
+        if wanted > widest {
+            return refuse(&format!(
+                "The witness's consent allows publication up to \u{201c}{}\u{201d}; \u{201c}{publication}\u{201d} is wider.",
+                triage::PUBLICATION[widest]
+            ));
+        }
+    }
+    if evaluation == t.evaluation {
+        return back(&id);
+    }
+    t.evaluation = evaluation;
+    if let Err(e) = seal_triage(&state, &mut record, &t) {
+        tracing::error!(error = %e, "cannot seal triage");
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be sealed.");
+    }
+    commit(&state, record, vec![entry(&session, Event::EvaluationChanged, &id)]).await
+}
+
+pub fn latest_consent(record: &SubmissionRecord, key: &DeskIdentity) -> Vec<Value> {
+    record
+        .consent
+        .last()
+        .and_then(|s| crypto::open(s.as_bytes(), key).ok())
+        .and_then(|p| serde_json::from_slice::<Value>(p.as_bytes()).ok())
+        .and_then(|doc| doc["records"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+fn text_field(form: &Pairs) -> Result<String, Response> {
+    let text: String =
+        unicode_normalization::UnicodeNormalization::nfc(first(form, "text").replace("\r\n", "\n").as_str()).collect();
+    if text.trim().is_empty() {
+        return Err(refuse("Write something first."));
+    }
+    if text.chars().count() > TEXT_MAX {
+        return Err(refuse("That is too long (5,000 characters at most)."));
+    }
+    Ok(text)
+}
+
+pub async fn add_note(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, form): CsrfForm<Pairs>,
+) -> Response {
+    let (mut record, key) = match open_record(&state, &session, &id) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let text = match text_field(&form) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut t = load_triage(&record, &key);
+    t.notes.push(triage::Note { author: session.account.to_string(), day: state.clock.today().to_string(), text });
+    if let Err(e) = seal_triage(&state, &mut record, &t) {
+        tracing::error!(error = %e, "cannot seal a note");
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The note could not be sealed.");
+    }
+    commit(&state, record, vec![entry(&session, Event::NoteAdded, &id)]).await
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, form): CsrfForm<Pairs>,
+) -> Response {
+    let (mut record, _key) = match open_record(&state, &session, &id) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let text = match text_field(&form) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let mut recipients = match desk_recipients(&state, &record) {
+        Ok(r) => r,
+        Err(e) => {
+            return message_page(StatusCode::INTERNAL_SERVER_ERROR, &format!("The reply could not be sealed: {e}"));
+        }
+    };
+    recipients.push(record.witness_recipient.clone());
+    let to: Vec<&Recipient> = recipients.iter().collect();
+    let doc = json!({ "kind": "reply", "text": text });
+    let Ok(message) = seal_to(doc.to_string().as_bytes(), &to) else {
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The reply could not be sealed.");
+    };
+    record.thread.push(ThreadItem { author: Author::Reviewer, day: state.clock.today(), message, unread: true });
+    commit(&state, record, vec![entry(&session, Event::ReplySent, &id)]).await
+}

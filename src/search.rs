@@ -1,0 +1,329 @@
+//! The reviewers' index: decrypted summaries of the statements of unlocked
+//! desks, in memory only. A desk's index is built when a member signs in
+//! (on a blocking thread, with progress to show), kept current as
+//! statements arrive and change, and dropped when no member of the desk is
+//! signed in any more. Nothing in it is ever written anywhere.
+//!
+//! Search text is NFC, lower-cased where a script has case, and nothing
+//! else: distinct letters (Uyghur ھ, ە, ې, ى among them) are never folded
+//! together.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::clock::Day;
+use crate::crypto::{self, DeskIdentity};
+use crate::storage::{Channel, DeskId, Store, SubmissionRecord};
+
+/// What the list shows and filters on, for one statement.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub id: String,
+    pub desk: DeskId,
+    pub received: Day,
+    pub state: String,
+    pub priority: String,
+    pub flags: Vec<String>,
+    pub labels: Vec<String>,
+    pub language: String,
+    pub communities: Vec<String>,
+    pub roles: Vec<String>,
+    pub files: usize,
+    pub assigned_to: Option<String>,
+    pub channel: Channel,
+    pub unread: bool,
+    /// Folded text of everything written in it, for search.
+    text: String,
+}
+
+/// Lower-cases where a script has case; keeps every letter distinct.
+pub fn fold(text: &str) -> String {
+    text.nfc().flat_map(char::to_lowercase).collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// Decrypts one record into an entry (None if this key cannot open it).
+fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
+    let open = |sealed: &crypto::Sealed| -> Option<Value> {
+        let plain = crypto::open(sealed.as_bytes(), key).ok()?;
+        serde_json::from_slice(plain.as_bytes()).ok()
+    };
+    let statement = match &record.statement {
+        Some(sealed) => open(sealed)?,
+        None => Value::Null,
+    };
+    let identity = record.identity.as_ref().and_then(open).unwrap_or(Value::Null);
+    let triage = record.triage.as_ref().and_then(open).unwrap_or(Value::Null);
+    let fields = &statement["fields"];
+    let mut text = String::new();
+    for doc in [fields, &identity["fields"]] {
+        if let Some(map) = doc.as_object() {
+            for value in map.values() {
+                for s in strings(value) {
+                    text.push_str(&s);
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    if let Some(notes) = triage["notes"].as_array() {
+        for note in notes {
+            text.push_str(note["text"].as_str().unwrap_or(""));
+            text.push('\n');
+        }
+    }
+    for label in strings(&triage["labels"]) {
+        text.push_str(&label);
+        text.push('\n');
+    }
+    text.push_str(&record.id);
+    Some(Entry {
+        id: record.id.clone(),
+        desk: record.desk.clone(),
+        received: record.received,
+        state: record.state.clone(),
+        priority: triage["priority"].as_str().unwrap_or("normal").to_string(),
+        flags: strings(&triage["flags"]),
+        labels: strings(&triage["labels"]),
+        language: fields["statement_language"]
+            .as_str()
+            .or(statement["form_language"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        communities: strings(&fields["community"]),
+        roles: strings(&fields["role"]),
+        files: record.files.len(),
+        assigned_to: triage["assigned_to"].as_str().map(str::to_string),
+        channel: record.channel,
+        unread: record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness),
+        text: fold(&text),
+    })
+}
+
+/// One desk's index.
+struct DeskIndex {
+    keys: Vec<(u32, Arc<DeskIdentity>)>,
+    entries: HashMap<String, Entry>,
+    total: Arc<AtomicUsize>,
+    done: Arc<AtomicUsize>,
+}
+
+#[derive(Default)]
+pub struct SearchIndex {
+    desks: RwLock<HashMap<DeskId, DeskIndex>>,
+}
+
+/// How far a desk's index is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// A query against the index.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    pub text: String,
+    pub state: String,
+    pub priority: String,
+    pub flag: String,
+    pub label: String,
+    pub desk: String,
+    pub language: String,
+    pub community: String,
+    pub role: String,
+    pub has_files: bool,
+    pub assigned_to: Option<String>,
+}
+
+pub struct Page {
+    pub entries: Vec<Entry>,
+    pub matching: usize,
+    pub counts: BTreeMap<String, usize>,
+}
+
+impl SearchIndex {
+    /// Makes sure each desk a session unlocked is indexed, building missing
+    /// ones on a blocking thread. Returns at once.
+    pub fn ensure(self: &Arc<Self>, store: &Arc<Store>, desks: &HashMap<DeskId, Vec<(u32, Arc<DeskIdentity>)>>) {
+        for (desk, keys) in desks {
+            {
+                let mut map = self.desks.write().unwrap_or_else(|p| p.into_inner());
+                if let Some(existing) = map.get_mut(desk) {
+                    for (g, k) in keys {
+                        if !existing.keys.iter().any(|(eg, _)| eg == g) {
+                            existing.keys.push((*g, k.clone()));
+                        }
+                    }
+                    continue;
+                }
+                map.insert(
+                    desk.clone(),
+                    DeskIndex {
+                        keys: keys.clone(),
+                        entries: HashMap::new(),
+                        total: Arc::new(AtomicUsize::new(usize::MAX)),
+                        done: Arc::new(AtomicUsize::new(0)),
+                    },
+                );
+            }
+            let (this, store, desk, keys) = (self.clone(), store.clone(), desk.clone(), keys.clone());
+            tokio::task::spawn_blocking(move || this.build(&store, &desk, &keys));
+        }
+    }
+
+    fn build(&self, store: &Store, desk: &DeskId, keys: &[(u32, Arc<DeskIdentity>)]) {
+        let records: Vec<SubmissionRecord> =
+            store.submissions().filter_map(Result::ok).filter(|r| &r.desk == desk).collect();
+        let (total, done) = {
+            let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+            match map.get(desk) {
+                Some(d) => (d.total.clone(), d.done.clone()),
+                None => return,
+            }
+        };
+        total.store(records.len(), Ordering::SeqCst);
+        let mut batch = Vec::with_capacity(1024);
+        for record in records {
+            if let Some((_, key)) = keys.iter().find(|(g, _)| *g == record.key_generation)
+                && let Some(entry) = summarize(&record, key)
+            {
+                batch.push(entry);
+            }
+            done.fetch_add(1, Ordering::SeqCst);
+            if batch.len() == 1024 {
+                self.insert(desk, std::mem::take(&mut batch));
+            }
+        }
+        self.insert(desk, batch);
+    }
+
+    fn insert(&self, desk: &DeskId, entries: Vec<Entry>) {
+        let mut map = self.desks.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = map.get_mut(desk) {
+            for e in entries {
+                d.entries.insert(e.id.clone(), e);
+            }
+        }
+    }
+
+    /// Re-reads one statement into its desk's index, if that desk is indexed.
+    pub fn refresh(&self, store: &Store, id: &str) {
+        let Ok(Some(record)) = store.submission(id) else { return };
+        let key = {
+            let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+            map.get(&record.desk)
+                .and_then(|d| d.keys.iter().find(|(g, _)| *g == record.key_generation).map(|(_, k)| k.clone()))
+        };
+        let Some(key) = key else { return };
+        if let Some(entry) = summarize(&record, &key) {
+            self.insert(&record.desk, vec![entry]);
+        }
+    }
+
+    /// Removes a statement from the index (moved to another desk).
+    pub fn forget(&self, desk: &DeskId, id: &str) {
+        if let Some(d) = self.desks.write().unwrap_or_else(|p| p.into_inner()).get_mut(desk) {
+            d.entries.remove(id);
+        }
+    }
+
+    /// Keeps only the desks in `live` (those with a member signed in).
+    pub fn retain(&self, live: &HashSet<DeskId>) {
+        self.desks.write().unwrap_or_else(|p| p.into_inner()).retain(|d, _| live.contains(d));
+    }
+
+    /// Progress of the desks a session can read, summed.
+    pub fn progress(&self, desks: &HashSet<DeskId>) -> Progress {
+        let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+        let mut p = Progress { done: 0, total: 0 };
+        for desk in desks {
+            if let Some(d) = map.get(desk) {
+                let total = d.total.load(Ordering::SeqCst);
+                if total == usize::MAX {
+                    p.total += 1; // not counted yet
+                } else {
+                    p.total += total;
+                }
+                p.done += d.done.load(Ordering::SeqCst);
+            }
+        }
+        p
+    }
+
+    /// Whether a desk is indexed (at least started).
+    pub fn has(&self, desk: &DeskId) -> bool {
+        self.desks.read().unwrap_or_else(|p| p.into_inner()).contains_key(desk)
+    }
+
+    /// The `page`-th 50 entries (newest first) of the desks given that match.
+    pub fn search(&self, desks: &HashSet<DeskId>, q: &Query, page: usize, per_page: usize) -> Page {
+        let needle = fold(q.text.trim());
+        let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+        let mut counts = BTreeMap::new();
+        let mut hits: Vec<&Entry> = Vec::new();
+        for (desk, index) in map.iter() {
+            if !desks.contains(desk) || (!q.desk.is_empty() && desk.0 != q.desk) {
+                continue;
+            }
+            for e in index.entries.values() {
+                let matches = (q.priority.is_empty() || e.priority == q.priority)
+                    && (q.flag.is_empty() || e.flags.contains(&q.flag))
+                    && (q.label.is_empty()
+                        || e.labels.iter().any(|l| l == &q.label || l.starts_with(&format!("{}:", q.label))))
+                    && (q.language.is_empty() || e.language == q.language)
+                    && (q.community.is_empty() || e.communities.contains(&q.community))
+                    && (q.role.is_empty() || e.roles.contains(&q.role))
+                    && (!q.has_files || e.files > 0)
+                    && (q.assigned_to.is_none() || e.assigned_to == q.assigned_to)
+                    && (needle.is_empty() || e.text.contains(&needle));
+                if !matches {
+                    continue;
+                }
+                *counts.entry(e.state.clone()).or_insert(0) += 1;
+                if q.state.is_empty() || e.state == q.state {
+                    hits.push(e);
+                }
+            }
+        }
+        let matching = hits.len();
+        // Newest first; ties by id for a stable order between pages.
+        let start = page * per_page;
+        if start < hits.len() {
+            let end = (start + per_page).min(hits.len());
+            hits.select_nth_unstable_by(end - 1, |a, b| b.received.cmp(&a.received).then_with(|| a.id.cmp(&b.id)));
+            hits.truncate(end);
+            hits.sort_unstable_by(|a, b| b.received.cmp(&a.received).then_with(|| a.id.cmp(&b.id)));
+        }
+        let entries = hits.into_iter().skip(start).take(per_page).cloned().collect();
+        Page { entries, matching, counts }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_lowers_case_but_never_merges_letters() {
+        assert_eq!(fold("Ürümqi"), "ürümqi");
+        assert_eq!(fold("Ü"), fold("U\u{308}"), "NFC first");
+        // Uyghur ھ (U+06BE) and ە (U+06D5) stay themselves, and distinct
+        // from Arabic ه (U+0647).
+        assert_eq!(fold("ھە"), "ھە");
+        assert_ne!(fold("ھ"), fold("ه"));
+        assert_eq!(fold("ې ى"), "ې ى");
+        assert_eq!(fold("維吾爾 ΑΒΓ"), "維吾爾 αβγ");
+    }
+}
