@@ -1,0 +1,336 @@
+//! The review workspace through real sockets: reading, downloading,
+//! hostile content rendered inert, triage actions with their audit
+//! entries, replies the witness can read, and the list's search, filters
+//! and pages.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use testimony::auth::totp::TotpSecret;
+use testimony::clock::{Clock, ManualClock, Timestamp};
+use testimony::config::IntakeLimits;
+
+const T0: u64 = 1_795_950_000;
+
+struct Reviewer {
+    base: String,
+    cookie: String,
+    client: reqwest::Client,
+}
+
+impl Reviewer {
+    async fn sign_in(server: &InProcess, site: &Site, name: &str, secret: &str, clock: &ManualClock) -> Reviewer {
+        clock.advance(Duration::from_secs(30));
+        let code = TotpSecret::from_base32(secret).unwrap().code_at(name, clock.now().0).unwrap();
+        let client = http();
+        let r = client
+            .post(format!("{}/login", server.review))
+            .form(&[("username", name), ("password", PASSWORD), ("totp", &code)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name} signs in");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let _ = site;
+        Reviewer { base: server.review.clone(), cookie, client }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap()
+    }
+
+    async fn csrf(&self) -> String {
+        let html = self.get("/account").await.text().await.unwrap();
+        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.client.post(format!("{}{path}", self.base)).header("Cookie", &self.cookie).form(&all).send().await.unwrap()
+    }
+}
+
+fn secret_of(stdout_text: &str) -> String {
+    stdout_text.lines().find_map(|l| l.strip_prefix("totp-secret: ")).unwrap().to_string()
+}
+
+struct World {
+    site: Site,
+    server: InProcess,
+    clock: Arc<ManualClock>,
+    ada: String,
+    cy: String,
+}
+
+async fn world() -> World {
+    let site = Site::new();
+    let ada = secret_of(&site.init_stdout);
+    let cy = secret_of(&stdout(&site.add_user("cy", "reviewer", false)));
+    let clock = Arc::new(ManualClock::at(Timestamp(T0)));
+    let server = InProcess::start(&site, clock.clone(), IntakeLimits::default()).await;
+    World { site, server, clock, ada, cy }
+}
+
+async fn submit(server: &InProcess, form: Form) -> String {
+    let html =
+        http().post(format!("{}/submit", server.public)).multipart(form).send().await.unwrap().text().await.unwrap();
+    let at = html.find("id=\"receipt\" dir=\"ltr\"><bdi>").expect("a receipt") + 28;
+    html[at..at + 34].replace(' ', "")
+}
+
+fn newest_id(server: &InProcess) -> String {
+    let mut all: Vec<_> = server.state.store.submissions().map(|r| r.unwrap()).collect();
+    all.sort_by_key(|r| r.thread.len());
+    all.last().unwrap().id.clone()
+}
+
+fn base_form(statement: &str) -> Form {
+    Form::new().text("role", "detained_self").text("consent_store", "yes").text("statement", statement.to_string())
+}
+
+#[tokio::test]
+async fn a_member_reads_and_downloads_each_file_byte_identical_with_safe_headers() {
+    let w = world().await;
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("photo.jpg".into(), (0..70_000u32).map(|i| (i * 7 % 256) as u8).collect()),
+        ("<b>page</b>.html".into(), b"<html><script>alert(1)</script></html>".to_vec()),
+    ];
+    let mut form = base_form("files attached");
+    for (name, bytes) in &files {
+        form =
+            form.part("attachment", Part::bytes(bytes.clone()).file_name(name.clone()).mime_str("text/html").unwrap());
+    }
+    submit(&w.server, form).await;
+    let id = newest_id(&w.server);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let page = ada.get(&format!("/submissions/{id}")).await.text().await.unwrap();
+    assert_eq!(page.matches("class=\"attachment\"").count(), 2);
+    for (i, (_, bytes)) in files.iter().enumerate() {
+        let response = ada.get(&format!("/submissions/{id}/files/{}", i + 1)).await;
+        assert_eq!(response.status(), 200);
+        let h = response.headers().clone();
+        assert_eq!(h["content-type"], "application/octet-stream");
+        assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"statement-"));
+        assert!(
+            !h["content-disposition"].to_str().unwrap().contains("page"),
+            "the witness's file name never reaches a header"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert!(h["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert_eq!(&response.bytes().await.unwrap()[..], &bytes[..], "file {} differs", i + 1);
+    }
+    let log = std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap();
+    assert_eq!(log.matches("\"file_downloaded\"").count(), 2);
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_content_in_every_field_and_file_name_renders_inert() {
+    let w = world().await;
+    let corpus = [
+        "<script>alert('x')</script>",
+        "<img src=x onerror=alert(1)>",
+        "javascript:alert(1)",
+        "<svg onload=alert(1)><circle/></svg>",
+        "\u{202E}gnp.exe",
+        "\"><iframe src=//evil>",
+    ];
+    let mut form = Form::new().text("role", "other").text("consent_store", "yes");
+    let fields: Vec<String> = testimony::intake::schema::PARTS
+        .iter()
+        .flat_map(|p| &p.groups)
+        .flat_map(|g| &g.fields)
+        .filter(|f| f.is_free_text() && f.name != "when_edtf" && f.max_chars() >= 100)
+        .map(|f| f.name.clone())
+        .collect();
+    for (i, name) in fields.iter().enumerate() {
+        form = form.text(name.clone(), corpus[i % corpus.len()].to_string());
+    }
+    for (i, evil) in corpus.iter().enumerate() {
+        form = form.part(
+            "attachment",
+            Part::bytes(vec![i as u8; 10]).file_name(evil.to_string()).mime_str("image/svg+xml").unwrap(),
+        );
+    }
+    submit(&w.server, form).await;
+    let id = newest_id(&w.server);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let page = ada.get(&format!("/submissions/{id}")).await.text().await.unwrap();
+    for raw in ["<script>alert", "<img src=x", "<svg onload", "<iframe", "onerror=alert(1)>"] {
+        assert!(!page.contains(raw), "{raw} reached the page unescaped");
+    }
+    assert!(page.contains("&lt;script&gt;") || page.contains("&#60;script&#62;") || page.contains("&lt;script"));
+    assert!(!page.contains("href=\"javascript:"), "no javascript: link");
+    // A right-to-left override is isolated, not allowed to flip the page.
+    let at = page.find('\u{202E}').expect("the override is shown, escaped text");
+    let before = &page[..at];
+    assert!(before.rfind("<bdi>").unwrap() > before.rfind("</bdi>").unwrap_or(0), "the override sits inside <bdi>");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn each_triage_action_changes_the_statement_and_is_audited() {
+    let w = world().await;
+    submit(&w.server, base_form("triage me")).await;
+    let id = newest_id(&w.server);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let path = format!("/submissions/{id}");
+    let ok = |r: reqwest::Response| {
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "an action redirects back");
+    };
+    ok(ada.post(&format!("{path}/state"), &[("state", "in_review")]).await);
+    let r = ada.post(&format!("{path}/state"), &[("state", "on_hold")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "on_hold needs a reason");
+    ok(ada
+        .post(
+            &format!("{path}/triage"),
+            &[
+                ("priority", "urgent"),
+                ("flag", "risk_to_witness"),
+                ("flag", "family_in_prc"),
+                ("labels", "act:medical:ultrasound region:xinjiang"),
+                ("assigned_to", "ada"),
+            ],
+        )
+        .await);
+    let bad = ada.post(&format!("{path}/triage"), &[("priority", "urgent"), ("labels", "nonsense")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    ok(ada
+        .post(
+            &format!("{path}/evaluation"),
+            &[
+                ("source_reliability", "unknown"),
+                ("credibility", "6"),
+                ("corroboration", "uncorroborated"),
+                ("violation_status", "possible"),
+                ("verification", "reported"),
+                ("publication", "internal_only"),
+            ],
+        )
+        .await);
+    let wide = ada.post(&format!("{path}/evaluation"), &[("publication", "attributed")]).await;
+    assert_eq!(wide.status(), StatusCode::UNPROCESSABLE_ENTITY, "publication wider than consent is refused");
+    ok(ada.post(&format!("{path}/notes"), &[("text", "CANARY-NOTE follow up on the bus")]).await);
+    ok(ada.post(&format!("{path}/reply"), &[("text", "Thank you. Are you safe?")]).await);
+
+    let record = w.server.state.store.submission(&id).unwrap().unwrap();
+    assert_eq!(record.state, "in_review");
+    let page = ada.get(&path).await.text().await.unwrap();
+    for shown in [
+        "urgent",
+        "risk_to_witness",
+        "act:medical:ultrasound",
+        "CANARY-NOTE follow up on the bus",
+        "Thank you. Are you safe?",
+    ] {
+        assert!(page.contains(shown), "{shown} not on the page");
+    }
+    assert!(testimony::audit::verify_file(&testimony::audit::log_path(&w.site.data), None).is_ok());
+    let log = std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap();
+    for event in [
+        "state_changed",
+        "priority_changed",
+        "flag_changed",
+        "label_changed",
+        "assignment_changed",
+        "evaluation_changed",
+        "note_added",
+        "reply_sent",
+        "statement_viewed",
+    ] {
+        assert!(log.contains(&format!("\"{event}\"")), "{event} was not audited");
+    }
+    assert!(files_containing(&w.site.data, b"CANARY-NOTE").is_empty(), "notes are sealed");
+    assert!(!log.contains("CANARY-NOTE") && !log.contains("act:medical"), "the log holds no reviewer text");
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_reply_reaches_the_witness_through_the_receipt_and_no_one_else() {
+    let w = world().await;
+    let receipt = submit(&w.server, base_form("waiting for an answer")).await;
+    let id = newest_id(&w.server);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    ada.post(&format!("/submissions/{id}/reply"), &[("text", "CANARY-REPLY we would like to talk")]).await;
+    let followup = http()
+        .post(format!("{}/followup", w.server.public))
+        .form(&[("receipt", receipt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = followup.text().await.unwrap();
+    assert!(html.contains("CANARY-REPLY we would like to talk"), "the witness reads the reply");
+    assert!(!html.contains("waiting for an answer"), "but never the statement");
+    // The witness answers; reviewers see it marked new.
+    http()
+        .post(format!("{}/followup/answer", w.server.public))
+        .form(&[("receipt", receipt.as_str()), ("message", "CANARY-ANSWER yes, call me")])
+        .send()
+        .await
+        .unwrap();
+    let list = ada.get("/").await.text().await.unwrap();
+    assert!(list.contains("<strong>new</strong>"), "a new witness message is marked in the list");
+    assert!(ada.get(&format!("/submissions/{id}")).await.text().await.unwrap().contains("CANARY-ANSWER yes, call me"));
+    // A non-member cannot read it, through the page or the key.
+    let cy = Reviewer::sign_in(&w.server, &w.site, "cy", &w.cy, &w.clock).await;
+    assert_eq!(cy.get(&format!("/submissions/{id}")).await.status(), 404);
+    let record = w.server.state.store.submission(&id).unwrap().unwrap();
+    let account = w.server.state.store.account(&"cy".parse().unwrap()).unwrap().unwrap();
+    let keys = testimony::crypto::PersonalKeys::derive(
+        &testimony::crypto::Password::new(PASSWORD.into()).unwrap(),
+        &account.salt,
+        account.kdf,
+    )
+    .unwrap();
+    for item in &record.thread {
+        assert!(testimony::crypto::open(item.message.as_bytes(), &keys.identity).is_err());
+    }
+    assert!(files_containing(&w.site.data, b"CANARY-REPLY").is_empty());
+    w.server.stop().await;
+}
+
+#[tokio::test]
+async fn pagination_filters_and_search_return_the_right_sets() {
+    let w = world().await;
+    for i in 0..57 {
+        let text = if i % 10 == 0 {
+            format!("statement {i} ئۇيغۇر ئاپتونوم رايونى Ürümqi")
+        } else {
+            format!("statement {i} about the camp")
+        };
+        let form = base_form(&text).text("community", if i % 3 == 0 { "uyghur" } else { "tibetan" });
+        submit(&w.server, form).await;
+    }
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let count_rows = |html: &str| html.matches("<a href=\"/submissions/").count();
+    let first = ada.get("/").await.text().await.unwrap();
+    assert!(first.contains("57 statements"), "all 57 counted");
+    assert_eq!(count_rows(&first), 50, "50 per page");
+    assert_eq!(count_rows(&ada.get("/?page=1").await.text().await.unwrap()), 7);
+    let uyghur = ada.get("/?community=uyghur").await.text().await.unwrap();
+    assert!(uyghur.contains("19 statements"), "communities filter");
+    // Search is case-insensitive where the script has case, and exact
+    // for Uyghur letters.
+    assert!(ada.get("/?q=%C3%BCR%C3%BCMQI").await.text().await.unwrap().contains("6 statements"));
+    assert!(ada.get(&format!("/?q={}", "ئاپتونوم")).await.text().await.unwrap().contains("6 statements"));
+    // Triage a few and filter on it.
+    let ids: Vec<String> = w.server.state.store.submissions().take(4).map(|r| r.unwrap().id).collect();
+    for id in &ids {
+        ada.post(&format!("/submissions/{id}/triage"), &[("priority", "high"), ("flag", "minor_involved")]).await;
+        ada.post(&format!("/submissions/{id}/state"), &[("state", "safety_screen")]).await;
+    }
+    assert!(ada.get("/?priority=high").await.text().await.unwrap().contains("4 statements"));
+    assert!(ada.get("/?flag=minor_involved&state=safety_screen").await.text().await.unwrap().contains("4 statements"));
+    let counts = ada.get("/").await.text().await.unwrap();
+    assert!(counts.contains("received: 53") && counts.contains("safety_screen: 4"), "counts per state");
+    w.server.stop().await;
+}
