@@ -194,19 +194,30 @@ impl SearchIndex {
             }
         };
         total.store(records.len(), Ordering::SeqCst);
-        let mut batch = Vec::with_capacity(1024);
-        for record in records {
-            if let Some((_, key)) = keys.iter().find(|(g, _)| *g == record.key_generation)
-                && let Some(entry) = summarize(&record, key)
-            {
-                batch.push(entry);
+        // Decrypting is the cost (an X25519 agreement per statement): use
+        // every core, each on its own share of the records.
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let share = records.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            for chunk in records.chunks(share) {
+                let done = &done;
+                scope.spawn(move || {
+                    let mut batch = Vec::with_capacity(1024);
+                    for record in chunk {
+                        if let Some((_, key)) = keys.iter().find(|(g, _)| *g == record.key_generation)
+                            && let Some(entry) = summarize(record, key)
+                        {
+                            batch.push(entry);
+                        }
+                        done.fetch_add(1, Ordering::SeqCst);
+                        if batch.len() == 1024 {
+                            self.insert(desk, std::mem::take(&mut batch));
+                        }
+                    }
+                    self.insert(desk, batch);
+                });
             }
-            done.fetch_add(1, Ordering::SeqCst);
-            if batch.len() == 1024 {
-                self.insert(desk, std::mem::take(&mut batch));
-            }
-        }
-        self.insert(desk, batch);
+        });
     }
 
     fn insert(&self, desk: &DeskId, entries: Vec<Entry>) {
