@@ -32,6 +32,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod control;
 pub mod crypto;
 pub mod custody;
 pub mod i18n;

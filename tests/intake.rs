@@ -624,3 +624,67 @@ async fn witness_events_join_the_audit_log_after_their_day_with_the_day_only() {
     server.stop().await;
     assert!(run(&["audit", "verify", "--data", site.data_arg()]).status.success());
 }
+
+#[tokio::test]
+async fn the_offline_export_equals_what_was_submitted_with_or_without_the_server() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    let file = (0..5000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>();
+    let form = minimal_form("ئۇ كېچىسى — the narrative, exactly")
+        .text("contact_handle", "@witness")
+        .part("attachment", file_part("scan.pdf", file.clone()));
+    submit_and_get_receipt(&server.public, form).await;
+    // While the server runs: records come through its control socket.
+    let running_out = site.root.path().join("export-running");
+    let out = run(&[
+        "export",
+        "--data",
+        site.data_arg(),
+        "--recovery-key",
+        site.recovery_key.to_str().unwrap(),
+        "--out",
+        running_out.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("exported 1 statements and 1 files"));
+    let (status, _) = server.stop();
+    assert!(status.success());
+    // And with the server stopped.
+    let stopped_out = site.root.path().join("export-stopped");
+    let out = run(&[
+        "export",
+        "--data",
+        site.data_arg(),
+        "--recovery-key",
+        site.recovery_key.to_str().unwrap(),
+        "--out",
+        stopped_out.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for dir in [&running_out, &stopped_out] {
+        assert_eq!(mode_of(dir), 0o700);
+        let case = std::fs::read_dir(dir).unwrap().next().unwrap().unwrap().path();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(case.join("statement.json")).unwrap()).unwrap();
+        assert_eq!(doc["statement"]["fields"]["statement"], "ئۇ كېچىسى — the narrative, exactly");
+        assert_eq!(doc["identity"]["fields"]["contact_handle"], "@witness");
+        assert_eq!(doc["statement"]["files"][0]["name"], "scan.pdf");
+        assert_eq!(std::fs::read(case.join("file-1-original.bin")).unwrap(), file);
+        assert_eq!(mode_of(&case.join("file-1-original.bin")), 0o600);
+    }
+    // A wrong recovery key exports nothing.
+    let other = Site::new();
+    let bad_out = site.root.path().join("export-bad");
+    let out = run(&[
+        "export",
+        "--data",
+        site.data_arg(),
+        "--recovery-key",
+        other.recovery_key.to_str().unwrap(),
+        "--out",
+        bad_out.to_str().unwrap(),
+    ]);
+    let line = assert_one_line_failure(&out);
+    assert!(line.contains("not this data directory's recovery key"), "{line}");
+    assert!(!bad_out.exists(), "nothing is written with a wrong key");
+}

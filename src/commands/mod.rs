@@ -5,6 +5,7 @@
 mod audit;
 mod demo;
 mod evidence;
+mod export;
 mod init;
 
 pub use init::initialize;
@@ -27,7 +28,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Demo(args) => demo::run(args),
         Command::Audit(AuditCommand::Verify { data, checkpoint }) => audit::verify(&data, checkpoint.as_deref()),
         Command::Audit(AuditCommand::Checkpoint { data }) => audit::checkpoint(&data),
-        Command::Export(_) => not_yet("export"),
+        Command::Export(args) => export::run(&args),
         Command::Backup(_) => not_yet("backup"),
         Command::Restore(_) => not_yet("restore"),
         Command::PublicKey { data } => evidence::public_key(&data),

@@ -45,6 +45,13 @@ impl ObjectStore {
         Ok(Self { root })
     }
 
+    /// Read-only access to a data directory's objects, without opening it
+    /// (for commands that run beside the server: files are immutable once
+    /// committed, so reading them needs no lock).
+    pub fn reader(data_dir: &Path) -> Self {
+        Self { root: data_dir.join("objects") }
+    }
+
     /// Starts a new object. Write sealed bytes into it, then commit it.
     pub fn create(&self) -> Result<PendingObject, StorageError> {
         let id = ObjectId(random_hex_id());
