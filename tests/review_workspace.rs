@@ -334,3 +334,86 @@ async fn pagination_filters_and_search_return_the_right_sets() {
     assert!(counts.contains("received: 53") && counts.contains("safety_screen: 4"), "counts per state");
     w.server.stop().await;
 }
+
+#[tokio::test]
+async fn partner_bundles_follow_consent_and_open_only_with_the_partners_key() {
+    let w = world().await;
+    // One witness agreed to sharing anonymised; one did not answer.
+    let file = b"CANARY-BUNDLE-FILE bytes".to_vec();
+    let agreed = base_form("shared statement")
+        .text("consent_partners", "anonymised")
+        .text("contact_handle", "@CANARY-IDENTITY")
+        .part("attachment", Part::bytes(file.clone()).file_name("CANARY-FILENAME.pdf"));
+    submit(&w.server, agreed).await;
+    let shared = newest_id(&w.server);
+    submit(&w.server, base_form("private statement")).await;
+    let private = w.server.state.store.submissions().map(|r| r.unwrap().id).find(|id| *id != shared).unwrap();
+
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let partner_key = testimony::crypto::DeskIdentity::generate();
+    let r = ada
+        .post("/partners", &[("name", "Tribunal secretariat"), ("recipient", &partner_key.recipient().to_string())])
+        .await;
+    assert_eq!(r.status(), 200);
+    let partner = w.server.state.store.partners().unwrap().remove(0).id;
+
+    let refused =
+        ada.post(&format!("/submissions/{private}/export"), &[("partner", &partner), ("level", "anonymised")]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.unwrap().contains("did not consent to sharing with partners"));
+    let too_wide =
+        ada.post(&format!("/submissions/{shared}/export"), &[("partner", &partner), ("level", "with_identity")]).await;
+    assert_eq!(too_wide.status(), StatusCode::FORBIDDEN);
+    assert!(too_wide.text().await.unwrap().contains("only anonymised"));
+
+    let bundle =
+        ada.post(&format!("/submissions/{shared}/export"), &[("partner", &partner), ("level", "anonymised")]).await;
+    assert_eq!(bundle.status(), 200);
+    let sealed = bundle.bytes().await.unwrap().to_vec();
+    assert!(!sealed.windows(6).any(|x| x == b"CANARY"), "the bundle is ciphertext");
+    // The partner opens it with the stock age tool; nobody else can.
+    let key_file = w.site.file(
+        "partner.key",
+        format!("{}\n", secrecy::ExposeSecret::expose_secret(&partner_key.to_secret_text())).as_bytes(),
+    );
+    let bundle_file = w.site.file("case.age", &sealed);
+    let out = std::process::Command::new("age")
+        .args(["-d", "-i", key_file.to_str().unwrap(), bundle_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plain = out.stdout;
+    let newline = plain.iter().position(|b| *b == b'\n').unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&plain[..newline]).unwrap();
+    assert_eq!(header["statement"]["fields"]["statement"], "shared statement");
+    assert!(header["identity"].is_null(), "an anonymised bundle carries no identity details");
+    assert!(
+        !String::from_utf8_lossy(&plain).contains("CANARY-FILENAME")
+            && !String::from_utf8_lossy(&plain).contains("CANARY-IDENTITY")
+    );
+    assert!(header["audit_excerpt"].as_array().unwrap().iter().any(|e| e.to_string().contains("export_made")));
+    assert_eq!(&plain[newline + 1..], &file[..], "the file follows the header");
+    let recovery = testimony::crypto::read_identity_file(&w.site.recovery_key).unwrap();
+    assert!(testimony::crypto::open(&sealed, &recovery).is_err(), "sealed to the partner only");
+
+    // Statistics: only the statements whose witnesses agreed.
+    let csv_without = ada.get("/exports/aggregate.csv").await.text().await.unwrap();
+    assert_eq!(csv_without.lines().count(), 1, "no one agreed to statistics yet: {csv_without}");
+    submit(
+        &w.server,
+        base_form("counted")
+            .text("consent_aggregate", "yes")
+            .text("act_ultrasound", "yes")
+            .text("place1_region", "east_turkistan"),
+    )
+    .await;
+    let csv = ada.get("/exports/aggregate.csv").await.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.contains("ultrasound") && csv.contains("east_turkistan") && !csv.contains("counted"),
+        "S0 codes only: {csv}"
+    );
+    let log = std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap();
+    assert!(log.contains("export_refused") && log.contains("export_made") && log.contains("partner_added"));
+    w.server.stop().await;
+}

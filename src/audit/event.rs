@@ -107,10 +107,13 @@ pub enum Event {
     },
     ExportMade {
         export: ExportKind,
+        partner: Option<String>,
     },
     ExportRefused {
         export: ExportKind,
+        partner: Option<String>,
     },
+    PartnerAdded,
     StateChanged {
         from: String,
         to: String,

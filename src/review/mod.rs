@@ -9,13 +9,15 @@
 //! - `account`: one's own password and recent sign-ins;
 //! - `admin`: accounts, invitations, desks;
 //! - `audit_view`: the log for admins, a statement's history for members;
-//! - `enrol`: accepting an invitation, enrolling a new TOTP secret.
+//! - `enrol`: accepting an invitation, enrolling a new TOTP secret;
+//! - `exports`: partner case bundles and aggregate statistics.
 
 mod account;
 mod actions;
 mod admin;
 mod audit_view;
 mod enrol;
+mod exports;
 mod login;
 mod statements;
 pub mod triage;
@@ -79,6 +81,9 @@ pub fn router(state: AppState) -> Router {
         .route("/submissions/{id}/evaluation", post(actions::set_evaluation))
         .route("/submissions/{id}/notes", post(actions::add_note))
         .route("/submissions/{id}/reply", post(actions::reply))
+        .route("/submissions/{id}/export", post(exports::case_bundle))
+        .route("/exports/aggregate.csv", get(exports::aggregate))
+        .route("/partners", get(exports::partners).post(exports::add_partner))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/admin/accounts", get(admin::accounts))

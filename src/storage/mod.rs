@@ -31,8 +31,8 @@ use crate::crypto::{Sealed, SigningKey};
 pub use durable::{create_private_dir, sync_dir};
 pub use objects::{ObjectStore, PendingObject};
 pub use records::{
-    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, Invitation, ObjectId, Role,
-    SIGN_IN_HISTORY, ServerRecord, SignIn,
+    AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, Invitation, ObjectId,
+    Partner, Role, SIGN_IN_HISTORY, ServerRecord, SignIn,
 };
 pub use submissions::{Author, Channel, FileRecord, SubmissionRecord, ThreadItem};
 
@@ -78,6 +78,7 @@ const TREE_SUBMISSIONS: &str = "submissions";
 const TREE_RECEIPTS: &str = "receipts";
 const TREE_AUDIT_PENDING: &str = "audit_pending";
 const TREE_INVITATIONS: &str = "invitations";
+const TREE_PARTNERS: &str = "partners";
 
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
@@ -107,6 +108,7 @@ pub struct Store {
     receipts: sled::Tree,
     audit_pending: sled::Tree,
     invitations: sled::Tree,
+    partners: sled::Tree,
     objects: ObjectStore,
 }
 
@@ -171,6 +173,7 @@ impl Store {
             receipts: db.open_tree(TREE_RECEIPTS)?,
             audit_pending: db.open_tree(TREE_AUDIT_PENDING)?,
             invitations: db.open_tree(TREE_INVITATIONS)?,
+            partners: db.open_tree(TREE_PARTNERS)?,
             db,
             objects,
         })
@@ -353,6 +356,21 @@ impl Store {
         self.desk_keys.apply_batch(batch)?;
         self.flush()?;
         Ok(n)
+    }
+
+    // --- partners --------------------------------------------------------------
+
+    pub fn put_partner(&self, partner: &Partner) -> Result<(), StorageError> {
+        self.put_json(&self.partners, partner.id.as_bytes(), partner)?;
+        self.flush()
+    }
+
+    pub fn partner(&self, id: &str) -> Result<Option<Partner>, StorageError> {
+        self.get_json(&self.partners, id.as_bytes())
+    }
+
+    pub fn partners(&self) -> Result<Vec<Partner>, StorageError> {
+        self.partners.iter().values().map(|v| decode(&v?)).collect()
     }
 
     // --- invitations ---------------------------------------------------------

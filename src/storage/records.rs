@@ -186,6 +186,17 @@ pub struct Invitation {
     pub expires: u64,
 }
 
+/// An organization statements may be shared with, and the age recipient
+/// its case bundles are sealed to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    pub recipient: Recipient,
+    pub added: Day,
+}
+
 /// One generation of a desk's key. Rotation adds a generation; old ones stay
 /// (wrapped) so that old statements keep opening.
 #[derive(Clone, Debug, Serialize, Deserialize)]
