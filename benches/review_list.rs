@@ -78,8 +78,9 @@ fn main() {
             witness_recipient: desk_recipient.clone(),
             thread: vec![],
             triage: None,
+            filed_by: None,
         };
-        store.insert_submission(&record, &format!("lookup-{i}"), b"{}").unwrap();
+        store.insert_submission(&record, &format!("lookup-{i}"), None).unwrap();
     }
     println!("review list: {n} statements of about 4 KiB on one desk (stored in {:.0?})", start.elapsed());
 

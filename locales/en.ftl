@@ -41,6 +41,13 @@ choose-none = (not answered)
 submit-button = Send my statement
 submit-after = After sending, you will see your receipt. Keep it somewhere safe.
 
+part-assisted = About this interview
+part-assisted-intro = Filled in by the investigator. The witness keeps the receipt.
+f-interviewer = Interviewer
+f-interpreter = Interpreter (if any)
+f-interview_setting = Setting (for example: in person, in a safe place; by secure call)
+f-interview_duration = Duration
+f-support_person = Was a support person present?
 part-how = How you know
 part-how-intro = Required: tick at least one.
 part-who = Who was affected

@@ -417,3 +417,62 @@ async fn partner_bundles_follow_consent_and_open_only_with_the_partners_key() {
     assert!(log.contains("export_refused") && log.contains("export_made") && log.contains("partner_added"));
     w.server.stop().await;
 }
+
+#[tokio::test]
+async fn an_investigator_files_for_a_witness_who_keeps_the_receipt() {
+    let w = world().await;
+    let di = secret_of(&stdout(&w.site.add_user_while_running(&w.server, "di", "investigator")));
+    let investigator = Reviewer::sign_in(&w.server, &w.site, "di", &di, &w.clock).await;
+    let form_page = investigator.get("/assisted").await.text().await.unwrap();
+    assert!(form_page.contains("name=\"interviewer\"") && form_page.contains("name=\"csrf\""));
+    let csrf = investigator.csrf().await;
+    let form = Form::new()
+        .text("csrf", csrf)
+        .text("interviewer", "di")
+        .text("interpreter", "CANARY-INTERPRETER")
+        .text("support_person", "yes")
+        .text("role", "family_or_friend")
+        .text("consent_store", "yes")
+        .text("statement", "told in person");
+    let response = investigator
+        .client
+        .post(format!("{}/assisted", investigator.base))
+        .header("Cookie", &investigator.cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"receipt\""), "the witness gets the receipt to keep");
+    let record = w.server.state.store.submissions().map(|r| r.unwrap()).find(|r| r.filed_by.is_some()).unwrap();
+    assert_eq!(record.channel, testimony::storage::Channel::Assisted);
+    // The investigator is not a desk member: the filing is listed, the
+    // content is not readable.
+    let filed = investigator.get("/filed").await.text().await.unwrap();
+    assert!(filed.contains(&record.id) && !filed.contains(&format!("href=\"/submissions/{}\"", record.id)));
+    assert_eq!(investigator.get(&format!("/submissions/{}", record.id)).await.status(), 404);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let page = ada.get(&format!("/submissions/{}", record.id)).await.text().await.unwrap();
+    assert!(page.contains("CANARY-INTERPRETER") && page.contains("told in person"));
+    // Without the token nothing is filed.
+    let before = w.server.state.store.submissions().count();
+    let forged = Form::new().text("role", "other").text("consent_store", "yes").text("statement", "x");
+    let r = investigator
+        .client
+        .post(format!("{}/assisted", investigator.base))
+        .header("Cookie", &investigator.cookie)
+        .multipart(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(w.server.state.store.submissions().count(), before);
+    // The public form never takes the investigator's fields.
+    let public = base_form("from the public form").text("interviewer", "CANARY-SNEAKY");
+    submit(&w.server, public).await;
+    assert!(files_containing(&w.site.data, b"CANARY").is_empty());
+    let log = std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap();
+    assert!(log.contains("\"assisted\":true"));
+    w.server.stop().await;
+}

@@ -94,7 +94,7 @@ impl Problems {
 /// tell a person).
 pub fn validate(values: &FormValues, files_sent: usize) -> Problems {
     let mut problems = Problems::default();
-    for part in schema::PARTS.iter() {
+    for part in schema::PARTS.iter().chain(std::iter::once(&*schema::ASSISTED)) {
         for group in &part.groups {
             for field in &group.fields {
                 for value in values.all(&field.name) {
@@ -233,11 +233,11 @@ pub fn documents(values: &FormValues) -> (Map<String, Value>, Map<String, Value>
     let mut names: Vec<&String> = values.values.keys().collect();
     names.sort();
     for name in names {
-        if schema::find(name).is_none() {
+        if schema::find_any(name).is_none() {
             continue;
         }
         let vals = values.all(name);
-        let value = match schema::find(name).map(|f| &f.kind) {
+        let value = match schema::find_any(name).map(|f| &f.kind) {
             Some(Kind::Multi { .. }) => json!(vals),
             _ => json!(vals.first()),
         };

@@ -448,9 +448,30 @@ fn build() -> Vec<Part> {
 /// The form's parts, built once.
 pub static PARTS: LazyLock<Vec<Part>> = LazyLock::new(build);
 
-/// Looks a field up by its submitted name.
+/// What assisted intake adds (an investigator filing on a witness's
+/// behalf). Never accepted from the public form.
+pub static ASSISTED: LazyLock<Part> = LazyLock::new(|| Part {
+    id: "assisted",
+    groups: vec![group(
+        "",
+        vec![
+            field("interviewer", Kind::Text { max: SHORT }),
+            field("interpreter", Kind::Text { max: SHORT }),
+            field("interview_setting", Kind::Text { max: SHORT }),
+            field("interview_duration", Kind::Text { max: 100 }),
+            field("support_person", Kind::Choice { vocab: &YES_NO, menu: false }),
+        ],
+    )],
+});
+
+/// Looks a field of the public form up by its submitted name.
 pub fn find(name: &str) -> Option<&'static Field> {
     PARTS.iter().flat_map(|p| &p.groups).flat_map(|g| &g.fields).find(|f| f.name == name)
+}
+
+/// Looks a field up in the public form or the assisted-intake part.
+pub fn find_any(name: &str) -> Option<&'static Field> {
+    find(name).or_else(|| ASSISTED.groups.iter().flat_map(|g| &g.fields).find(|f| f.name == name))
 }
 
 /// Every act code, in form order.

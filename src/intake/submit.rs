@@ -37,7 +37,9 @@ use super::{IntakeState, WitnessLang, message_page};
 struct FormPage<'a> {
     t: Tr,
     v: FormView<'a>,
-    parts: &'static [Part],
+    parts: Vec<&'static Part>,
+    action: String,
+    csrf: Option<&'a str>,
     file_slots: Vec<usize>,
     choose_again: Vec<String>,
     max_files: usize,
@@ -52,10 +54,38 @@ fn form_page(
     choose_again: Vec<String>,
     state: &IntakeState,
 ) -> Response {
+    let action = format!("/submit?lang={}", t.html_lang());
+    form_page_for(t, status, values, problems, choose_again, state, FormTarget { action, csrf: None, assisted: false })
+}
+
+/// Where a drawn form posts to: the public `/submit`, or the review
+/// listener's assisted intake (with its CSRF token and extra part).
+pub(crate) struct FormTarget<'a> {
+    pub action: String,
+    pub csrf: Option<&'a str>,
+    pub assisted: bool,
+}
+
+pub(crate) fn form_page_for(
+    t: Tr,
+    status: StatusCode,
+    values: &FormValues,
+    problems: &Problems,
+    choose_again: Vec<String>,
+    state: &IntakeState,
+    target: FormTarget<'_>,
+) -> Response {
+    let mut parts: Vec<&'static Part> = Vec::new();
+    if target.assisted {
+        parts.push(&schema::ASSISTED);
+    }
+    parts.extend(PARTS.iter());
     let page = FormPage {
         t,
         v: FormView { t, values, problems },
-        parts: &PARTS,
+        parts,
+        action: target.action,
+        csrf: target.csrf,
         file_slots: (0..FILE_SLOTS).collect(),
         choose_again,
         max_files: state.limits.max_files,
@@ -69,7 +99,7 @@ pub async fn form(State(state): State<AppState>, WitnessLang(t): WitnessLang) ->
 }
 
 /// Why a request was turned away before it was complete.
-pub(super) enum Refusal {
+pub(crate) enum Refusal {
     TooLarge,
     TooManyFiles,
     Busy,
@@ -79,7 +109,7 @@ pub(super) enum Refusal {
     Failed,
 }
 
-pub(super) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::IntakeLimits) -> Response {
+pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::IntakeLimits) -> Response {
     let (status, title, message) = match refusal {
         Refusal::TooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -104,7 +134,7 @@ pub(super) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::Inta
 }
 
 /// A file as received, sealed but not yet committed.
-pub(super) struct Upload {
+pub(crate) struct Upload {
     pub slot: usize,
     pub name: String,
     pub declared_type: String,
@@ -113,7 +143,7 @@ pub(super) struct Upload {
 }
 
 /// Everything a multipart body carried.
-pub(super) struct Received {
+pub(crate) struct Received {
     pub values: FormValues,
     pub uploads: Vec<Upload>,
     /// Names of files whose slots were filled, for "choose these again".
@@ -121,7 +151,7 @@ pub(super) struct Received {
 }
 
 /// Checks that a new upload may start: a free slot and enough disk.
-pub(super) fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
+pub(crate) fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
     let permit = state.intake.upload_slots.clone().try_acquire_owned().map_err(|_| Refusal::Busy)?;
     let free = rustix::fs::statvfs(state.store.dir())
         .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
@@ -134,7 +164,7 @@ pub(super) fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermi
 
 /// Refuses a body whose declared length is over the limit, before reading
 /// any of it; otherwise opens it as multipart.
-pub(super) async fn open_multipart(state: &AppState, request: Request) -> Result<Multipart, Refusal> {
+pub(crate) async fn open_multipart(state: &AppState, request: Request) -> Result<Multipart, Refusal> {
     let limit = state.intake.limits.max_submission_bytes;
     if let Some(declared) =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
@@ -147,10 +177,21 @@ pub(super) async fn open_multipart(state: &AppState, request: Request) -> Result
 
 /// Reads a multipart body as a stream: text fields into `values` (bounded),
 /// files through [`FileSink`] (bounded in count and total size).
-pub(super) async fn receive(
+pub(crate) async fn receive(
+    state: &AppState,
+    multipart: Multipart,
+    recipients: &[Recipient],
+) -> Result<Received, Refusal> {
+    receive_fields(state, multipart, recipients, schema::find).await
+}
+
+/// As [`receive`], with the field lookup given: the public form's fields,
+/// or those and the assisted-intake ones.
+pub(crate) async fn receive_fields(
     state: &AppState,
     mut multipart: Multipart,
     recipients: &[Recipient],
+    find: fn(&str) -> Option<&'static schema::Field>,
 ) -> Result<Received, Refusal> {
     let limits = &state.intake.limits;
     let idle = Duration::from_secs(limits.idle_timeout_secs);
@@ -212,8 +253,8 @@ pub(super) async fn receive(
             // A text field: at most four bytes per allowed character, so no
             // legal value is ever cut; anything longer is cut there and
             // flagged as too long by validation.
-            let cap = schema::find(&name).map(|f| f.max_chars() * 4 + 8).unwrap_or(256);
-            let keep = schema::find(&name).is_some() || name == schema::ATTACHMENT_METADATA;
+            let cap = find(&name).map(|f| f.max_chars() * 4 + 8).unwrap_or(256);
+            let keep = find(&name).is_some() || name == schema::ATTACHMENT_METADATA;
             let mut bytes = zeroize::Zeroizing::new(Vec::new());
             while let Some(chunk) = within!(field.chunk()) {
                 count(chunk.len(), &mut total)?;
@@ -265,9 +306,10 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
     let store = state.store.clone();
     let today = state.clock.today();
     let lang = t.lang.code();
-    let stored =
-        tokio::task::spawn_blocking(move || store_submission(&store, target, received, today, lang, Channel::Web))
-            .await;
+    let stored = tokio::task::spawn_blocking(move || {
+        store_submission(&store, target, received, today, lang, Channel::Web, None, random_hex_id())
+    })
+    .await;
     match stored {
         Ok(Ok(done)) => receipt_page(t, &done),
         Ok(Err(e)) => {
@@ -280,7 +322,7 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
 
 /// Where new statements go: the default desk's current key, and recovery.
 #[derive(Clone)]
-pub(super) struct DeskTarget {
+pub(crate) struct DeskTarget {
     pub desk: crate::storage::DeskId,
     pub generation: u32,
     pub desk_recipient: Recipient,
@@ -293,7 +335,7 @@ impl DeskTarget {
     }
 }
 
-pub(super) fn desk_target(state: &AppState) -> Result<DeskTarget, String> {
+pub(crate) fn desk_target(state: &AppState) -> Result<DeskTarget, String> {
     let server = state.store.server().map_err(|e| e.to_string())?;
     let desk = state.store.desk(&server.default_desk).map_err(|e| e.to_string())?.ok_or("no default desk")?;
     let key = desk.current_key().ok_or("the default desk has no key")?;
@@ -306,7 +348,7 @@ pub(super) fn desk_target(state: &AppState) -> Result<DeskTarget, String> {
 }
 
 /// What the receipt page shows.
-pub(super) struct Stored {
+pub(crate) struct Stored {
     pub receipt: Receipt,
     pub id: String,
     pub day: String,
@@ -316,7 +358,7 @@ pub(super) struct Stored {
 
 /// Files made durable: their records, their sealed descriptions, their
 /// manifest entries, and what the witness is shown.
-pub(super) struct Committed {
+pub(crate) struct Committed {
     pub records: Vec<FileRecord>,
     pub docs: Vec<Value>,
     pub digests: Vec<FileDigest>,
@@ -324,7 +366,7 @@ pub(super) struct Committed {
 }
 
 /// Commits sealed uploads (fsync, rename), numbering them from `first_index`.
-pub(super) fn commit_uploads(
+pub(crate) fn commit_uploads(
     store: &crate::storage::Store,
     uploads: Vec<Upload>,
     today: crate::clock::Day,
@@ -361,16 +403,17 @@ pub(super) fn commit_uploads(
 }
 
 /// Commits the objects and writes the record (blocking: fsyncs).
-pub(super) fn store_submission(
+pub(crate) fn store_submission(
     store: &crate::storage::Store,
     target: DeskTarget,
     received: Received,
     today: crate::clock::Day,
     form_language: &str,
     channel: Channel,
+    filed_by: Option<String>,
+    id: String,
 ) -> Result<Stored, String> {
     let Received { values, uploads, .. } = received;
-    let id = random_hex_id();
     let receipt = Receipt::generate();
     let witness_salt = Salt::generate();
     let witness_key = receipt.witness_identity(&witness_salt);
@@ -438,10 +481,15 @@ pub(super) fn store_submission(
         witness_recipient,
         thread: Vec::new(),
         triage: None,
+        filed_by,
     };
     let lookup_key = store.receipt_lookup_key().map_err(|e| e.to_string())?;
-    let event = witness::deferred(today, Event::StatementReceived { assisted: channel == Channel::Assisted }, &id);
-    store.insert_submission(&record, &receipt.lookup(&lookup_key), &event).map_err(|e| e.to_string())?;
+    // A witness's own submission is logged by day only (see audit::witness);
+    // an assisted one is an investigator's action and is logged by the
+    // caller, timed like any reviewer action.
+    let event =
+        (channel == Channel::Web).then(|| witness::deferred(today, Event::StatementReceived { assisted: false }, &id));
+    store.insert_submission(&record, &receipt.lookup(&lookup_key), event.as_deref()).map_err(|e| e.to_string())?;
     Ok(Stored { receipt, id, day: today.to_string(), manifest: signed, files: shown })
 }
 
@@ -459,7 +507,7 @@ struct ReceiptPage<'a> {
     files: &'a [(usize, String, u64, String)],
 }
 
-pub(super) fn receipt_page(t: Tr, done: &Stored) -> Response {
+pub(crate) fn receipt_page(t: Tr, done: &Stored) -> Response {
     let grouped = done.receipt.grouped();
     let manifest_text = done.manifest.to_file_text();
     render::page(&ReceiptPage {

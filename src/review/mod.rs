@@ -10,11 +10,13 @@
 //! - `admin`: accounts, invitations, desks;
 //! - `audit_view`: the log for admins, a statement's history for members;
 //! - `enrol`: accepting an invitation, enrolling a new TOTP secret;
-//! - `exports`: partner case bundles and aggregate statistics.
+//! - `exports`: partner case bundles and aggregate statistics;
+//! - `assisted`: filing a statement on a witness's behalf.
 
 mod account;
 mod actions;
 mod admin;
+mod assisted;
 mod audit_view;
 mod enrol;
 mod exports;
@@ -84,6 +86,11 @@ pub fn router(state: AppState) -> Router {
         .route("/submissions/{id}/export", post(exports::case_bundle))
         .route("/exports/aggregate.csv", get(exports::aggregate))
         .route("/partners", get(exports::partners).post(exports::add_partner))
+        .route(
+            "/assisted",
+            get(assisted::form).post(assisted::submit).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/filed", get(assisted::filed))
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/admin/accounts", get(admin::accounts))

@@ -23,7 +23,7 @@ use crate::auth::extract::SignedIn;
 use crate::auth::session::SessionView;
 use crate::crypto::{self, DeskIdentity};
 use crate::i18n::{Lang, Tr};
-use crate::intake::schema::{Kind, PARTS};
+use crate::intake::schema::{ASSISTED, Kind, PARTS};
 use crate::search;
 use crate::server::AppState;
 use crate::storage::{DeskId, SubmissionRecord};
@@ -314,7 +314,7 @@ fn open_json(sealed: &crypto::Sealed, key: &DeskIdentity) -> Option<Value> {
 fn sections(fields: &serde_json::Map<String, Value>) -> Vec<Section> {
     let t = Tr::new(Lang::En);
     let mut out = Vec::new();
-    for part in PARTS.iter() {
+    for part in std::iter::once(&*ASSISTED).chain(PARTS.iter()) {
         let mut items = Vec::new();
         for group in &part.groups {
             for field in &group.fields {

@@ -422,7 +422,7 @@ impl Store {
         &self,
         record: &SubmissionRecord,
         receipt_lookup: &str,
-        audit_event: &[u8],
+        audit_event: Option<&[u8]>,
     ) -> Result<(), StorageError> {
         let id = record.id.as_bytes().to_vec();
         let value = encode(record)?;
@@ -435,7 +435,9 @@ impl Store {
                 }
                 subs.insert(id.as_slice(), value.as_slice())?;
                 receipts.insert(lookup.as_slice(), id.as_slice())?;
-                pending.insert(pending_key.as_slice(), audit_event)?;
+                if let Some(event) = audit_event {
+                    pending.insert(pending_key.as_slice(), event)?;
+                }
                 Ok(())
             });
         match result {

@@ -84,4 +84,8 @@ pub struct SubmissionRecord {
     /// `None` until the first triage action.
     #[serde(default)]
     pub triage: Option<Sealed>,
+    /// The investigator who filed it (assisted intake), or `None` for the
+    /// public form.
+    #[serde(default)]
+    pub filed_by: Option<String>,
 }

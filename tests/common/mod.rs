@@ -98,6 +98,28 @@ impl Site {
         run(&args)
     }
 
+    /// Adds an account while an in-process server holds the data
+    /// directory: through the library, as `user add` would, on its store.
+    pub fn add_user_while_running(&self, server: &InProcess, name: &str, role: &str) -> std::process::Output {
+        let password = testimony::crypto::Password::new(PASSWORD.into()).unwrap();
+        let today = server.state.clock.today();
+        let account = testimony::auth::accounts::prepare(
+            name.parse().unwrap(),
+            role.parse().unwrap(),
+            &password,
+            testimony::crypto::KdfParams::DEFAULT,
+            today,
+        )
+        .unwrap();
+        server.state.store.insert_account(&account.record, &[]).unwrap();
+        let secret = account.totp.base32(name).unwrap();
+        std::process::Output {
+            status: std::os::unix::process::ExitStatusExt::from_raw(0),
+            stdout: format!("totp-secret: {}\n", secret.as_str()).into_bytes(),
+            stderr: Vec::new(),
+        }
+    }
+
     pub fn serve(&self, extra: &[&str]) -> Server {
         let mut args =
             vec!["serve", "--data", self.data_arg(), "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"];
