@@ -307,7 +307,8 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
     let today = state.clock.today();
     let lang = t.lang.code();
     let stored = tokio::task::spawn_blocking(move || {
-        store_submission(&store, target, received, today, lang, Channel::Web, None, random_hex_id())
+        let filing = Filing { id: random_hex_id(), today, form_language: lang, channel: Channel::Web, filed_by: None };
+        store_submission(&store, target, received, filing)
     })
     .await;
     match stored {
@@ -402,17 +403,25 @@ pub(crate) fn commit_uploads(
     Ok(out)
 }
 
+/// How a statement came in: its id (chosen by the caller, so an assisted
+/// filing can be audited before it is stored), day, form language, channel
+/// and, for assisted intake, who filed it.
+pub(crate) struct Filing {
+    pub id: String,
+    pub today: crate::clock::Day,
+    pub form_language: &'static str,
+    pub channel: Channel,
+    pub filed_by: Option<String>,
+}
+
 /// Commits the objects and writes the record (blocking: fsyncs).
 pub(crate) fn store_submission(
     store: &crate::storage::Store,
     target: DeskTarget,
     received: Received,
-    today: crate::clock::Day,
-    form_language: &str,
-    channel: Channel,
-    filed_by: Option<String>,
-    id: String,
+    filing: Filing,
 ) -> Result<Stored, String> {
+    let Filing { id, today, form_language, channel, filed_by } = filing;
     let Received { values, uploads, .. } = received;
     let receipt = Receipt::generate();
     let witness_salt = Salt::generate();

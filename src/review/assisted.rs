@@ -89,7 +89,8 @@ pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, 
     let (store, search, today, who) =
         (state.store.clone(), state.search.clone(), state.clock.today(), session.account.to_string());
     let stored = tokio::task::spawn_blocking(move || {
-        let stored = submit::store_submission(&store, target, received, today, "en", Channel::Assisted, Some(who), id);
+        let filing = submit::Filing { id, today, form_language: "en", channel: Channel::Assisted, filed_by: Some(who) };
+        let stored = submit::store_submission(&store, target, received, filing);
         if let Ok(done) = &stored {
             search.refresh(&store, &done.id);
         }
