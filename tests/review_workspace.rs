@@ -476,3 +476,44 @@ async fn an_investigator_files_for_a_witness_who_keeps_the_receipt() {
     assert!(log.contains("\"assisted\":true"));
     w.server.stop().await;
 }
+
+#[tokio::test]
+async fn moving_a_statement_reseals_it_to_the_new_desk_only() {
+    let w = world().await;
+    let file = (0..20_000u32).map(|i| (i % 199) as u8).collect::<Vec<u8>>();
+    submit(&w.server, base_form("to be moved").part("attachment", Part::bytes(file.clone()).file_name("a.bin"))).await;
+    let id = newest_id(&w.server);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let default_desk = w.server.state.store.server().unwrap().default_desk;
+    ada.post(&format!("/desks/{}/grant", default_desk.0), &[("account", "cy")]).await;
+    ada.post("/desks", &[("name", "Tibet desk")]).await;
+    let tibet = w.server.state.store.desks().unwrap().into_iter().find(|d| d.name == "Tibet desk").unwrap().id;
+    let old = w.server.state.store.submission(&id).unwrap().unwrap();
+
+    let r = ada.post(&format!("/submissions/{id}/move"), &[("desk", &tibet.0)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let moved = w.server.state.store.submission(&id).unwrap().unwrap();
+    assert_eq!(moved.desk, tibet);
+    assert_ne!(moved.files[0].object, old.files[0].object, "the file was sealed anew");
+    let old_path =
+        w.site.data.join("objects").join(&old.files[0].object.0[..2]).join(format!("{}.age", old.files[0].object.0));
+    assert!(!old_path.exists(), "the copy sealed to the old desk is gone");
+    // The old desk's key opens nothing of it any more.
+    let recovery = testimony::crypto::read_identity_file(&w.site.recovery_key).unwrap();
+    let old_desk_key = testimony::custody::unwrap(
+        &w.server.state.store,
+        &default_desk,
+        0,
+        &testimony::storage::Holder::Recovery,
+        &recovery,
+    )
+    .unwrap();
+    assert!(testimony::crypto::open(moved.statement.as_ref().unwrap().as_bytes(), &old_desk_key).is_err());
+    // The mover reads it and its file; a member of the old desk only does not.
+    assert_eq!(ada.get(&format!("/submissions/{id}")).await.status(), 200);
+    assert_eq!(&ada.get(&format!("/submissions/{id}/files/1")).await.bytes().await.unwrap()[..], &file[..]);
+    let cy = Reviewer::sign_in(&w.server, &w.site, "cy", &w.cy, &w.clock).await;
+    assert_eq!(cy.get(&format!("/submissions/{id}")).await.status(), 404);
+    assert!(std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap().contains("moved_to_desk"));
+    w.server.stop().await;
+}

@@ -364,3 +364,97 @@ pub async fn reply(
     record.thread.push(ThreadItem { author: Author::Reviewer, day: state.clock.today(), message, unread: true });
     commit(&state, record, vec![entry(&session, Event::ReplySent, &id)]).await
 }
+
+/// Re-seals one sealed value from the old desk key to new recipients.
+fn reseal(sealed: &crypto::Sealed, old: &DeskIdentity, to: &[&Recipient]) -> Result<crypto::Sealed, String> {
+    let plain = crypto::open(sealed.as_bytes(), old).map_err(|e| e.to_string())?;
+    seal_to(plain.as_bytes(), to).map_err(|e| e.to_string())
+}
+
+/// Moves a statement to another desk: everything sealed to the old desk is
+/// sealed anew to the new one (files included), then the old copies go.
+/// The mover must be a member of both desks.
+pub async fn move_desk(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(session, form): CsrfForm<Pairs>,
+) -> Response {
+    let (mut record, old_key) = match open_record(&state, &session, &id) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let target_id = crate::storage::DeskId(first(&form, "desk").to_string());
+    if target_id == record.desk {
+        return back(&id);
+    }
+    let Ok(Some(target)) = state.store.desk(&target_id) else { return refuse("Choose a desk.") };
+    let Some(current) = target.current_key() else { return refuse("That desk has no key.") };
+    if session.desk_key(&target_id, current.generation).is_none() {
+        return refuse("You can only move a statement to a desk you are a member of.");
+    }
+    let generation = current.generation;
+    let new_recipient = current.recipient.clone();
+    let entry = entry(&session, Event::MovedToDesk { desk: target_id.0.clone() }, &id);
+    if state.audit.append(entry.clone()).is_err() {
+        return message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was moved.");
+    }
+    let old_desk = record.desk.clone();
+    let work_state = state.clone();
+    let moved =
+        tokio::task::spawn_blocking(move || -> Result<(SubmissionRecord, Vec<crate::storage::ObjectId>), String> {
+            let state = work_state;
+            let recovery = state.store.server().map_err(|e| e.to_string())?.recovery_recipient;
+            let desk_only = [&new_recipient, &recovery];
+            let with_witness = [&new_recipient, &recovery, &record.witness_recipient];
+            let old = old_key.as_ref();
+            record.statement = record.statement.as_ref().map(|s| reseal(s, old, &desk_only)).transpose()?;
+            record.identity = record.identity.as_ref().map(|s| reseal(s, old, &desk_only)).transpose()?;
+            record.triage = record.triage.as_ref().map(|s| reseal(s, old, &desk_only)).transpose()?;
+            record.manifest = record.manifest.as_ref().map(|s| reseal(s, old, &with_witness)).transpose()?;
+            record.consent = record.consent.iter().map(|s| reseal(s, old, &with_witness)).collect::<Result<_, _>>()?;
+            for item in &mut record.thread {
+                item.message = reseal(&item.message, old, &with_witness)?;
+            }
+            let mut retired = Vec::new();
+            for file in &mut record.files {
+                let mut objects = vec![&mut file.object];
+                if let Some(cleaned) = file.cleaned.as_mut() {
+                    objects.push(cleaned);
+                }
+                for object in objects {
+                    let sealed = state.store.objects().read(object).map_err(|e| e.to_string())?;
+                    let mut plain = crypto::open_stream(sealed, old).map_err(|e| e.to_string())?;
+                    let pending = state.store.objects().create().map_err(|e| e.to_string())?;
+                    let mut writer = crypto::SealingWriter::new(pending, &desk_only).map_err(|e| e.to_string())?;
+                    std::io::copy(&mut plain, &mut writer).map_err(|e| e.to_string())?;
+                    let fresh = state
+                        .store
+                        .objects()
+                        .commit(writer.finish().map_err(|e| e.to_string())?)
+                        .map_err(|e| e.to_string())?;
+                    retired.push(std::mem::replace(object, fresh));
+                }
+            }
+            record.desk = target_id;
+            record.key_generation = generation;
+            state.store.update_submission(&record, None).map_err(|e| e.to_string())?;
+            Ok((record, retired))
+        })
+        .await;
+    match moved {
+        Ok(Ok((record, retired))) => {
+            for object in retired {
+                if let Err(e) = state.store.objects().remove(&object) {
+                    tracing::error!(error = %e, "could not remove a file sealed to the old desk");
+                }
+            }
+            state.search.forget(&old_desk, &record.id);
+            state.search.refresh(&state.store, &record.id);
+            back(&id)
+        }
+        _ => {
+            let _ = state.audit.append(entry.outcome(Outcome::Failed));
+            message_page(StatusCode::INTERNAL_SERVER_ERROR, "The statement could not be moved; it stays where it was.")
+        }
+    }
+}

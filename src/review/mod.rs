@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/submissions/{id}/evaluation", post(actions::set_evaluation))
         .route("/submissions/{id}/notes", post(actions::add_note))
         .route("/submissions/{id}/reply", post(actions::reply))
+        .route("/submissions/{id}/move", post(actions::move_desk))
         .route("/submissions/{id}/export", post(exports::case_bundle))
         .route("/exports/aggregate.csv", get(exports::aggregate))
         .route("/partners", get(exports::partners).post(exports::add_partner))

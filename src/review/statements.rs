@@ -295,6 +295,7 @@ struct StatementPage {
     csrf: String,
     widest_publication: &'static str,
     partners: Vec<(String, String)>,
+    other_desks: Vec<(String, String)>,
     states: &'static [&'static str],
     priorities: &'static [&'static str],
     flags: &'static [&'static str],
@@ -424,6 +425,7 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
         })
         .collect();
     let history = super::audit_view::history_of(&state, &record.id);
+    let record_desk = record.desk.clone();
     let triage = super::actions::load_triage(&record, &key);
     let consent_records = super::actions::latest_consent(&record, &key);
     let widest_publication = triage::PUBLICATION[triage::widest_publication_allowed(&consent_records)];
@@ -457,6 +459,14 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
         csrf: session.csrf.clone(),
         widest_publication,
         partners: state.store.partners().unwrap_or_default().into_iter().map(|p| (p.id, p.name)).collect(),
+        other_desks: state
+            .store
+            .desks()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| session.desks.contains_key(&d.id) && d.id != record_desk)
+            .map(|d| (d.id.0, d.name))
+            .collect(),
         states: &triage::STATES,
         priorities: &triage::PRIORITIES,
         flags: &triage::FLAGS,
