@@ -6,6 +6,8 @@
 //!
 //! Protocol: the client sends one command line; the server answers with
 //! JSON lines and closes. `submissions`: every submission record.
+//! `audit offline-export`: appends the export's audit entry (before the
+//! export releases anything) and answers `{"ok":true}`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -16,6 +18,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 
+use crate::audit::{Actor, AuditLog, Event, ExportKind, NewEntry};
+use crate::clock::SystemClock;
 use crate::storage::{Store, SubmissionRecord};
 
 pub const SOCKET: &str = "control.sock";
@@ -26,7 +30,7 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 /// Serves the control socket until `stop`. A stale socket file left by a
 /// crash is replaced (the store's lock proves no other server runs).
-pub async fn serve(store: Arc<Store>, mut stop: watch::Receiver<bool>) -> Result<(), String> {
+pub async fn serve(store: Arc<Store>, audit: Arc<AuditLog>, mut stop: watch::Receiver<bool>) -> Result<(), String> {
     let path = socket_path(store.dir());
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path).map_err(|e| format!("cannot open the control socket: {e}"))?;
@@ -38,9 +42,9 @@ pub async fn serve(store: Arc<Store>, mut stop: watch::Receiver<bool>) -> Result
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let store = store.clone();
+                let (store, audit) = (store.clone(), audit.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = answer(store, stream).await {
+                    if let Err(e) = answer(store, audit, stream).await {
                         tracing::warn!(error = %e, "a control request failed");
                     }
                 });
@@ -52,7 +56,7 @@ pub async fn serve(store: Arc<Store>, mut stop: watch::Receiver<bool>) -> Result
     Ok(())
 }
 
-async fn answer(store: Arc<Store>, stream: tokio::net::UnixStream) -> std::io::Result<()> {
+async fn answer(store: Arc<Store>, audit: Arc<AuditLog>, stream: tokio::net::UnixStream) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     tokio::io::BufReader::new(read).take(128).read_line(&mut line).await?;
@@ -72,25 +76,50 @@ async fn answer(store: Arc<Store>, stream: tokio::net::UnixStream) -> std::io::R
                 write.write_all(b"\n").await?;
             }
         }
+        "audit offline-export" => {
+            let done = tokio::task::spawn_blocking(move || audit.append(offline_export_entry())).await;
+            let answer: &[u8] = if matches!(done, Ok(Ok(()))) { b"{\"ok\":true}\n" } else { b"{\"ok\":false}\n" };
+            write.write_all(answer).await?;
+        }
         _ => write.write_all(b"{\"error\":\"unknown command\"}\n").await?,
     }
     write.shutdown().await
 }
 
-/// Every submission record: straight from the store when no server runs,
-/// else through the running server's control socket.
-pub fn submissions(data_dir: &Path) -> Result<Vec<SubmissionRecord>, String> {
+/// The audit entry of an offline export, made before anything is released.
+pub fn offline_export_entry() -> NewEntry {
+    NewEntry::by(Actor::System, Event::ExportMade { export: ExportKind::Offline, partner: None }).on("offline-export")
+}
+
+fn request(data_dir: &Path, command: &str) -> Result<Vec<String>, String> {
+    let mut stream = UnixStream::connect(socket_path(data_dir))
+        .map_err(|e| format!("the server is running but its control socket does not answer: {e}"))?;
+    stream.write_all(format!("{command}\n").as_bytes()).map_err(|e| e.to_string())?;
+    BufReader::new(stream).lines().collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// Audits an offline export and returns every submission record: straight
+/// from the data directory when no server runs, else through the running
+/// server's control socket. Nothing is returned if the entry cannot be
+/// written.
+pub fn audited_export(data_dir: &Path) -> Result<Vec<SubmissionRecord>, String> {
     match Store::open(data_dir) {
-        Ok(store) => store.submissions().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string()),
+        Ok(store) => {
+            let audit = AuditLog::open(&store, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+            audit
+                .append(offline_export_entry())
+                .map_err(|e| format!("cannot write the audit log, so nothing was exported: {e}"))?;
+            store.submissions().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())
+        }
         Err(crate::storage::StorageError::InUse) => {
-            let mut stream = UnixStream::connect(socket_path(data_dir))
-                .map_err(|e| format!("the server is running but its control socket does not answer: {e}"))?;
-            stream.write_all(b"submissions\n").map_err(|e| e.to_string())?;
-            BufReader::new(stream)
-                .lines()
+            let answer = request(data_dir, "audit offline-export")?;
+            if answer.first().map(String::as_str) != Some("{\"ok\":true}") {
+                return Err("the server could not write the audit log, so nothing was exported".into());
+            }
+            request(data_dir, "submissions")?
+                .iter()
                 .map(|l| {
-                    let l = l.map_err(|e| e.to_string())?;
-                    serde_json::from_str(&l).map_err(|_| "the server sent a record that cannot be read".to_string())
+                    serde_json::from_str(l).map_err(|_| "the server sent a record that cannot be read".to_string())
                 })
                 .collect()
         }

@@ -127,7 +127,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(periodic_audit_work(state.clone(), stop_rx.clone()));
     let sweeper = tokio::spawn(sweep_sessions(state.clone(), stop_rx.clone()));
-    let control = tokio::spawn(crate::control::serve(state.store.clone(), stop_rx.clone()));
+    let control = tokio::spawn(crate::control::serve(state.store.clone(), state.audit.clone(), stop_rx.clone()));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);

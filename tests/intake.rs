@@ -687,4 +687,7 @@ async fn the_offline_export_equals_what_was_submitted_with_or_without_the_server
     let line = assert_one_line_failure(&out);
     assert!(line.contains("not this data directory's recovery key"), "{line}");
     assert!(!bad_out.exists(), "nothing is written with a wrong key");
+    let log = std::fs::read_to_string(testimony::audit::log_path(&site.data)).unwrap();
+    assert!(log.matches("\"offline\"").count() >= 2, "each export is audited, running or not");
+    assert!(run(&["audit", "verify", "--data", site.data_arg()]).status.success());
 }

@@ -24,8 +24,9 @@ pub fn run(args: &ExportArgs) -> Result<(), String> {
     {
         return Err(format!("refusing to export into {}: it exists and is not empty", args.out.display()));
     }
-    let records = crate::control::submissions(&args.data)?;
-    // Check the key on one sealed part before writing anything.
+    // The export is audited before any record is read; the key is then
+    // tried on one sealed part before anything is written.
+    let records = crate::control::audited_export(&args.data)?;
     if let Some(sealed) = records.iter().find_map(|r| r.consent.first())
         && crypto::open(sealed.as_bytes(), &recovery).is_err()
     {
