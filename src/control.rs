@@ -57,9 +57,10 @@ pub async fn serve(store: Arc<Store>, audit: Arc<AuditLog>, mut stop: watch::Rec
 }
 
 async fn answer(store: Arc<Store>, audit: Arc<AuditLog>, stream: tokio::net::UnixStream) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
+    let mut reader = tokio::io::BufReader::new(stream);
     let mut line = String::new();
-    tokio::io::BufReader::new(read).take(128).read_line(&mut line).await?;
+    (&mut reader).take(128).read_line(&mut line).await?;
+    let mut stream = reader.into_inner();
     match line.trim() {
         "submissions" => {
             let lines = tokio::task::spawn_blocking(move || {
@@ -72,18 +73,36 @@ async fn answer(store: Arc<Store>, audit: Arc<AuditLog>, stream: tokio::net::Uni
             .await
             .unwrap_or_default();
             for l in lines {
-                write.write_all(l.as_bytes()).await?;
-                write.write_all(b"\n").await?;
+                stream.write_all(l.as_bytes()).await?;
+                stream.write_all(b"\n").await?;
             }
         }
         "audit offline-export" => {
             let done = tokio::task::spawn_blocking(move || audit.append(offline_export_entry())).await;
             let answer: &[u8] = if matches!(done, Ok(Ok(()))) { b"{\"ok\":true}\n" } else { b"{\"ok\":false}\n" };
-            write.write_all(answer).await?;
+            stream.write_all(answer).await?;
         }
-        _ => write.write_all(b"{\"error\":\"unknown command\"}\n").await?,
+        "backup" => {
+            // The backup is written by blocking code (files, fsyncs): hand it
+            // a blocking socket on a blocking thread. Audited first; if the
+            // entry cannot be written, the client gets nothing and says so.
+            let std_stream = stream.into_std()?;
+            std_stream.set_nonblocking(false)?;
+            let _ = tokio::task::spawn_blocking(move || {
+                if audit.append(NewEntry::by(Actor::System, Event::BackupTaken)).is_err() {
+                    return;
+                }
+                let mut out = std::io::BufWriter::new(std_stream);
+                if let Err(e) = crate::backup::write(&store, &mut out) {
+                    tracing::error!(error = %e, "a backup through the control socket failed");
+                }
+            })
+            .await;
+            return Ok(());
+        }
+        _ => stream.write_all(b"{\"error\":\"unknown command\"}\n").await?,
     }
-    write.shutdown().await
+    stream.shutdown().await
 }
 
 /// The audit entry of an offline export, made before anything is released.
@@ -91,11 +110,16 @@ pub fn offline_export_entry() -> NewEntry {
     NewEntry::by(Actor::System, Event::ExportMade { export: ExportKind::Offline, partner: None }).on("offline-export")
 }
 
-fn request(data_dir: &Path, command: &str) -> Result<Vec<String>, String> {
+/// Sends a command to the running server; returns the open connection.
+pub fn connect(data_dir: &Path, command: &str) -> Result<UnixStream, String> {
     let mut stream = UnixStream::connect(socket_path(data_dir))
         .map_err(|e| format!("the server is running but its control socket does not answer: {e}"))?;
     stream.write_all(format!("{command}\n").as_bytes()).map_err(|e| e.to_string())?;
-    BufReader::new(stream).lines().collect::<Result<_, _>>().map_err(|e| e.to_string())
+    Ok(stream)
+}
+
+fn request(data_dir: &Path, command: &str) -> Result<Vec<String>, String> {
+    BufReader::new(connect(data_dir, command)?).lines().collect::<Result<_, _>>().map_err(|e| e.to_string())
 }
 
 /// Audits an offline export and returns every submission record: straight

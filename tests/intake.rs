@@ -691,3 +691,61 @@ async fn the_offline_export_equals_what_was_submitted_with_or_without_the_server
     assert!(log.matches("\"offline\"").count() >= 2, "each export is audited, running or not");
     assert!(run(&["audit", "verify", "--data", site.data_arg()]).status.success());
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_restores_into_a_working_data_directory() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    let file = (0..30_000u32).map(|i| (i % 241) as u8).collect::<Vec<u8>>();
+    let form = minimal_form("backed up statement").part("attachment", file_part("doc.bin", file.clone()));
+    let (receipt, _) = submit_and_get_receipt(&server.public, form).await;
+    let backup = site.root.path().join("backup.tb");
+    let out = run(&["backup", "--data", site.data_arg(), "--out", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode_of(&backup), 0o600);
+    let bytes = std::fs::read(&backup).unwrap();
+    for canary in ["backed up statement", receipt.as_str()] {
+        assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} is in the backup in clear");
+    }
+    server.stop();
+
+    let restored = site.root.path().join("restored");
+    let out = run(&["restore", "--from", backup.to_str().unwrap(), "--data", restored.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run(&["audit", "verify", "--data", restored.to_str().unwrap()]).status.success());
+    let log = std::fs::read_to_string(testimony::audit::log_path(&restored)).unwrap();
+    assert!(log.contains("backup_taken"));
+    {
+        let store = Store::open(&restored).unwrap();
+        let record = store.submissions().next().unwrap().unwrap();
+        let recovery = crypto::read_identity_file(&site.recovery_key).unwrap();
+        let mut sealed = Vec::new();
+        store.objects().read(&record.files[0].object).unwrap().read_to_end(&mut sealed).unwrap();
+        assert_eq!(crypto::open(&sealed, &recovery).unwrap().as_bytes(), &file[..]);
+    }
+    // The restored directory serves, and the witness's receipt still works.
+    let again = Server::start(&[
+        "serve",
+        "--data",
+        restored.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--review-listen",
+        "127.0.0.1:0",
+    ]);
+    let page =
+        http().post(format!("{}/followup", again.public)).form(&[("receipt", receipt.as_str())]).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    drop(again);
+
+    // A cut-off backup is refused and leaves nothing.
+    let cut = site.file("cut.tb", &bytes[..bytes.len() / 2]);
+    let broken = site.root.path().join("broken");
+    let out = run(&["restore", "--from", cut.to_str().unwrap(), "--data", broken.to_str().unwrap()]);
+    let line = assert_one_line_failure(&out);
+    assert!(line.contains("damaged or cut short"), "{line}");
+    assert!(!broken.exists());
+    // And a backup of a stopped server works too.
+    let offline = site.root.path().join("offline.tb");
+    assert!(run(&["backup", "--data", site.data_arg(), "--out", offline.to_str().unwrap()]).status.success());
+}

@@ -3,6 +3,7 @@
 //! a key or anything a witness sent.
 
 mod audit;
+mod backup;
 mod demo;
 mod evidence;
 mod export;
@@ -29,15 +30,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Audit(AuditCommand::Verify { data, checkpoint }) => audit::verify(&data, checkpoint.as_deref()),
         Command::Audit(AuditCommand::Checkpoint { data }) => audit::checkpoint(&data),
         Command::Export(args) => export::run(&args),
-        Command::Backup(_) => not_yet("backup"),
-        Command::Restore(_) => not_yet("restore"),
+        Command::Backup(args) => backup::backup(&args),
+        Command::Restore(args) => backup::restore(&args),
         Command::PublicKey { data } => evidence::public_key(&data),
         Command::VerifyManifest { file, public_key } => evidence::verify_manifest(&file, public_key.as_deref()),
     }
-}
-
-fn not_yet(command: &str) -> Result<(), String> {
-    Err(format!("`testimony {command}` is not implemented in this version yet"))
 }
 
 /// Reads a password file for `account` and applies the password policy

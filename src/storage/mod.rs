@@ -137,6 +137,57 @@ impl Store {
         Ok(store)
     }
 
+    /// Every tree's name, for backups.
+    fn trees(&self) -> [(&'static str, &sled::Tree); 9] {
+        [
+            (TREE_META, &self.meta),
+            (TREE_ACCOUNTS, &self.accounts),
+            (TREE_DESKS, &self.desks),
+            (TREE_DESK_KEYS, &self.desk_keys),
+            (TREE_SUBMISSIONS, &self.submissions),
+            (TREE_RECEIPTS, &self.receipts),
+            (TREE_AUDIT_PENDING, &self.audit_pending),
+            (TREE_INVITATIONS, &self.invitations),
+            (TREE_PARTNERS, &self.partners),
+        ]
+    }
+
+    /// Calls `each(tree, key, value)` for every record (backups). Values are
+    /// clear metadata or sealed, as stored.
+    pub fn for_each_record(
+        &self,
+        mut each: impl FnMut(&str, &[u8], &[u8]) -> std::io::Result<()>,
+    ) -> Result<(), StorageError> {
+        for (name, tree) in self.trees() {
+            for kv in tree.iter() {
+                let (k, v) = kv?;
+                each(name, &k, &v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates an empty store in a new directory for a restore; FORMAT is
+    /// written by [`Store::complete_init`] once everything is in.
+    pub fn create_for_restore(dir: &Path) -> Result<Store, StorageError> {
+        if dir.join("FORMAT").exists() || dir.join("db").exists() {
+            return Err(StorageError::AlreadyExists(dir.display().to_string()));
+        }
+        Self::open_unchecked(dir)
+    }
+
+    /// Puts one record back (restores only).
+    pub fn restore_record(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        let tree = self
+            .trees()
+            .into_iter()
+            .find(|(name, _)| *name == tree)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| StorageError::Corrupt(format!("the backup names an unknown tree {tree:?}")))?;
+        tree.insert(key, value)?;
+        Ok(())
+    }
+
     /// Marks a new data directory as complete (writes FORMAT, durably).
     pub fn complete_init(&self) -> Result<(), StorageError> {
         self.flush()?;

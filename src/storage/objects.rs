@@ -81,6 +81,42 @@ impl ObjectStore {
         Ok(pending.id.clone())
     }
 
+    /// Every committed object's id (backups).
+    pub fn list(&self) -> Result<Vec<ObjectId>, StorageError> {
+        let mut ids = Vec::new();
+        for shard in fs::read_dir(&self.root)? {
+            let shard = shard?;
+            if shard.file_name() == PARTIAL || !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                let name = entry?.file_name();
+                if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".age")) {
+                    ids.push(ObjectId(id.to_string()));
+                }
+            }
+        }
+        ids.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(ids)
+    }
+
+    /// Writes an object read from a backup under its own id, durably.
+    pub fn restore(&self, id: &ObjectId, mut sealed: impl Read) -> Result<(), StorageError> {
+        let final_path = self.path_of(id)?;
+        if let Some(shard) = final_path.parent() {
+            create_private_dir(shard)?;
+        }
+        let partial = self.root.join(PARTIAL).join(format!("{}.age", id.0));
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&partial)?;
+        io::copy(&mut sealed, &mut file)?;
+        file.sync_all()?;
+        fs::rename(&partial, &final_path)?;
+        if let Some(shard) = final_path.parent() {
+            sync_dir(shard)?;
+        }
+        Ok(())
+    }
+
     /// Reads a committed object's ciphertext as a stream.
     pub fn read(&self, id: &ObjectId) -> Result<impl Read + use<>, StorageError> {
         match File::open(self.path_of(id)?) {
