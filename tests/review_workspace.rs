@@ -414,7 +414,7 @@ async fn partner_bundles_follow_consent_and_open_only_with_the_partners_key() {
         "S0 codes only: {csv}"
     );
     let log = std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap();
-    assert!(log.contains("export_refused") && log.contains("export_made") && log.contains("partner_added"));
+    assert!(log.contains("export_refused") && log.contains("export_made") && log.contains("settings_changed"));
     w.server.stop().await;
 }
 
@@ -516,4 +516,183 @@ async fn moving_a_statement_reseals_it_to_the_new_desk_only() {
     assert_eq!(cy.get(&format!("/submissions/{id}")).await.status(), 404);
     assert!(std::fs::read_to_string(testimony::audit::log_path(&w.site.data)).unwrap().contains("moved_to_desk"));
     w.server.stop().await;
+}
+
+/// Signs in and returns the browser, or the response if it was refused.
+async fn login_raw(base: &str, name: &str, password: &str, code: &str) -> reqwest::Response {
+    http()
+        .post(format!("{base}/login"))
+        .form(&[("username", name), ("password", password), ("totp", code)])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn cookie_of(r: &reqwest::Response) -> String {
+    r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_kind_is_emitted_by_the_action_that_should_emit_it() {
+    let w = world().await;
+    let base = w.server.review.clone();
+    // Witness side: two statements, a follow-up, a consent change, a withdrawal.
+    let file = b"evidence".to_vec();
+    let receipt = submit(
+        &w.server,
+        base_form("first")
+            .text("consent_partners", "anonymised")
+            .text("consent_aggregate", "yes")
+            .part("attachment", Part::bytes(file).file_name("e.bin")),
+    )
+    .await;
+    let id = newest_id(&w.server);
+    let doomed_receipt = submit(&w.server, base_form("second")).await;
+    let client = http();
+    client
+        .post(format!("{}/followup/answer", w.server.public))
+        .form(&[("receipt", receipt.as_str()), ("message", "more")])
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{}/followup/consent", w.server.public))
+        .form(&[("receipt", receipt.as_str()), ("contact_again", "yes")])
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{}/followup/withdraw", w.server.public))
+        .form(&[("receipt", doomed_receipt.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+
+    // Sign-ins.
+    assert_eq!(login_raw(&base, "ada", "wrong password here", "000000").await.status(), StatusCode::UNAUTHORIZED);
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+
+    // Reading, downloading, triage, replies.
+    let path = format!("/submissions/{id}");
+    ada.get(&path).await;
+    ada.get(&format!("{path}/files/1")).await.bytes().await.unwrap();
+    ada.post(&format!("{path}/state"), &[("state", "in_review")]).await;
+    ada.post(
+        &format!("{path}/triage"),
+        &[("priority", "high"), ("flag", "minor_involved"), ("labels", "year:2018"), ("assigned_to", "ada")],
+    )
+    .await;
+    ada.post(&format!("{path}/evaluation"), &[("verification", "reported")]).await;
+    ada.post(&format!("{path}/notes"), &[("text", "a note")]).await;
+    ada.post(&format!("{path}/reply"), &[("text", "a reply")]).await;
+
+    // Partners and exports.
+    let partner_key = testimony::crypto::DeskIdentity::generate();
+    ada.post("/partners", &[("name", "Partner"), ("recipient", &partner_key.recipient().to_string())]).await;
+    let partner = w.server.state.store.partners().unwrap().remove(0).id;
+    ada.post(&format!("{path}/export"), &[("partner", &partner), ("level", "with_identity")]).await;
+    ada.post(&format!("{path}/export"), &[("partner", &partner), ("level", "anonymised")]).await.bytes().await.unwrap();
+    ada.get("/exports/aggregate.csv").await.text().await.unwrap();
+
+    // Desks: create, grant, revoke with rotation, move.
+    ada.post("/desks", &[("name", "Second desk")]).await;
+    let second = w.server.state.store.desks().unwrap().into_iter().find(|d| d.name == "Second desk").unwrap().id;
+    ada.post(&format!("/desks/{}/grant", second.0), &[("account", "cy")]).await;
+    ada.post(&format!("/desks/{}/revoke", second.0), &[("account", "cy"), ("rotate", "yes")]).await;
+    ada.post(&format!("{path}/move"), &[("desk", &second.0)]).await;
+
+    // Accounts: invite and activate, disable and enable, reset and re-enrol,
+    // change a password.
+    let page = ada.post("/admin/invite", &[("name", "eve"), ("role", "investigator")]).await.text().await.unwrap();
+    let link = page.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_string();
+    let form = client
+        .post(format!("{base}{link}"))
+        .form(&[("password", "amber meadow violin"), ("again", "amber meadow violin")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let eve_secret = form.split("class=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let code = TotpSecret::from_base32(&eve_secret).unwrap().code_at("eve", w.clock.now().0).unwrap();
+    client.post(format!("{base}{link}/confirm")).form(&[("totp", code.as_str())]).send().await.unwrap();
+    ada.post("/admin/accounts/cy/disable", &[]).await;
+    ada.post("/admin/accounts/cy/disable", &[]).await;
+    ada.post("/admin/accounts/eve/reset-totp", &[]).await;
+    let eve = login_raw(&base, "eve", "amber meadow violin", "").await;
+    assert_eq!(eve.status(), StatusCode::SEE_OTHER);
+    let eve_cookie = cookie_of(&eve);
+    let enrol = client
+        .get(format!("{base}/enrol-totp"))
+        .header("Cookie", &eve_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = enrol.split("class=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let csrf = enrol.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let code = TotpSecret::from_base32(&secret).unwrap().code_at("eve", w.clock.now().0).unwrap();
+    client
+        .post(format!("{base}/enrol-totp"))
+        .header("Cookie", &eve_cookie)
+        .form(&[("totp", code.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    ada.post(
+        "/account/password",
+        &[("current", PASSWORD), ("new", "a brand new passphrase"), ("again", "a brand new passphrase")],
+    )
+    .await;
+
+    // A backup and an offline export through the running server's socket.
+    // (The commands run on a blocking thread: the server they talk to runs
+    // on this test's own runtime.)
+    let data = w.site.data_arg().to_string();
+    let backup = w.site.root.path().join("b.tb").to_str().unwrap().to_string();
+    let key = w.site.recovery_key.to_str().unwrap().to_string();
+    let out = w.site.root.path().join("export").to_str().unwrap().to_string();
+    let (b, e) = tokio::task::spawn_blocking(move || {
+        (
+            run(&["backup", "--data", &data, "--out", &backup]),
+            run(&["export", "--data", &data, "--recovery-key", &key, "--out", &out]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(b.status.success(), "{}", stderr(&b));
+    assert!(e.status.success(), "{}", stderr(&e));
+
+    // Sign-out, and a session that runs out.
+    let csrf = ada.csrf().await;
+    client
+        .post(format!("{base}/logout"))
+        .header("Cookie", &ada.cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cy = Reviewer::sign_in(&w.server, &w.site, "cy", &w.cy, &w.clock).await;
+    w.clock.advance(Duration::from_secs(16 * 60));
+    cy.get("/").await;
+
+    // The witness events of the day join the log after it; then stop.
+    w.clock.advance(Duration::from_secs(86_400));
+    w.server.state.release_witness_events().unwrap();
+    w.server.stop().await;
+
+    let records = testimony::audit::read_records(&testimony::audit::log_path(&w.site.data)).unwrap();
+    let emitted: std::collections::HashSet<String> = records
+        .iter()
+        .filter_map(|r| match &r.body {
+            testimony::audit::Body::Entry { event, .. } => Some(event.name()),
+            _ => None,
+        })
+        .collect();
+    let missing: Vec<&str> = testimony::audit::KINDS.iter().copied().filter(|k| !emitted.contains(*k)).collect();
+    assert!(missing.is_empty(), "never emitted: {missing:?}");
+    assert!(testimony::audit::verify_file(&testimony::audit::log_path(&w.site.data), None).is_ok());
 }

@@ -60,7 +60,11 @@ pub enum Event {
     ServerStarted,
     ServerStopped,
     BackupTaken,
-    SettingsChanged,
+    /// An organization-wide setting changed (`setting` names which, e.g.
+    /// `partners` when a partner is registered).
+    SettingsChanged {
+        setting: String,
+    },
 
     // --- accounts and sessions ---
     SignInSucceeded,
@@ -113,7 +117,6 @@ pub enum Event {
         export: ExportKind,
         partner: Option<String>,
     },
-    PartnerAdded,
     StateChanged {
         from: String,
         to: String,
@@ -134,12 +137,128 @@ pub enum Event {
     PurgeDone,
 }
 
+/// Every event kind's name, in declaration order. `kind_index` below is an
+/// exhaustive match, so adding a variant without listing it here fails to
+/// compile; the tests check that each kind is emitted by its action.
+pub const KINDS: [&str; 39] = [
+    "data_directory_created",
+    "server_started",
+    "server_stopped",
+    "backup_taken",
+    "settings_changed",
+    "sign_in_succeeded",
+    "sign_in_failed",
+    "signed_out",
+    "session_expired",
+    "account_created",
+    "account_invited",
+    "account_activated",
+    "account_disabled",
+    "totp_reset",
+    "totp_enrolled",
+    "account_enabled",
+    "password_changed",
+    "desk_created",
+    "desk_granted",
+    "desk_revoked",
+    "desk_key_rotated",
+    "statement_received",
+    "statement_viewed",
+    "file_downloaded",
+    "export_made",
+    "export_refused",
+    "state_changed",
+    "priority_changed",
+    "flag_changed",
+    "label_changed",
+    "assignment_changed",
+    "evaluation_changed",
+    "note_added",
+    "reply_sent",
+    "moved_to_desk",
+    "witness_follow_up",
+    "consent_changed",
+    "consent_withdrawn",
+    "purge_done",
+];
+
 impl Event {
+    /// The position of this event's kind in [`KINDS`].
+    pub fn kind_index(&self) -> usize {
+        use Event::*;
+        match self {
+            DataDirectoryCreated { .. } => 0,
+            ServerStarted => 1,
+            ServerStopped => 2,
+            BackupTaken => 3,
+            SettingsChanged { .. } => 4,
+            SignInSucceeded => 5,
+            SignInFailed { .. } => 6,
+            SignedOut => 7,
+            SessionExpired => 8,
+            AccountCreated { .. } => 9,
+            AccountInvited { .. } => 10,
+            AccountActivated => 11,
+            AccountDisabled => 12,
+            TotpReset => 13,
+            TotpEnrolled => 14,
+            AccountEnabled => 15,
+            PasswordChanged => 16,
+            DeskCreated => 17,
+            DeskGranted { .. } => 18,
+            DeskRevoked { .. } => 19,
+            DeskKeyRotated { .. } => 20,
+            StatementReceived { .. } => 21,
+            StatementViewed => 22,
+            FileDownloaded { .. } => 23,
+            ExportMade { .. } => 24,
+            ExportRefused { .. } => 25,
+            StateChanged { .. } => 26,
+            PriorityChanged => 27,
+            FlagChanged => 28,
+            LabelChanged => 29,
+            AssignmentChanged => 30,
+            EvaluationChanged => 31,
+            NoteAdded => 32,
+            ReplySent => 33,
+            MovedToDesk { .. } => 34,
+            WitnessFollowUp => 35,
+            ConsentChanged => 36,
+            ConsentWithdrawn => 37,
+            PurgeDone => 38,
+        }
+    }
+
     /// The event's name as written in the log (`sign_in_failed`, …).
     pub fn name(&self) -> String {
         serde_json::to_value(self)
             .ok()
             .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_string))
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_under_its_logged_name() {
+        let samples = [
+            Event::DataDirectoryCreated { signing_key: String::new() },
+            Event::SettingsChanged { setting: "partners".into() },
+            Event::SignInFailed { reason: SignInFailure::BadCredentials },
+            Event::ExportMade { export: ExportKind::Offline, partner: None },
+            Event::StateChanged { from: "a".into(), to: "b".into() },
+            Event::PurgeDone,
+            Event::WitnessFollowUp,
+        ];
+        for e in samples {
+            assert_eq!(KINDS[e.kind_index()], e.name());
+        }
+        let mut sorted = KINDS.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), KINDS.len(), "names are unique");
     }
 }

@@ -543,6 +543,11 @@ pub async fn withdraw(
         if let Err(e) = state.store.update_submission(&record, Some(&event)) {
             return failed(t, e);
         }
+        // The purge itself is recorded too, by day, like the withdrawal.
+        let purged = witness::deferred(today, Event::PurgeDone, &record.id);
+        if let Err(e) = state.store.update_submission(&record, Some(&purged)) {
+            return failed(t, e);
+        }
         for object in objects {
             if let Err(e) = state.store.objects().remove(&object) {
                 tracing::error!(error = %e, "could not remove a withdrawn file");

@@ -66,7 +66,11 @@ pub async fn add_partner(State(state): State<AppState>, CsrfForm(session, form):
         return message_page(StatusCode::UNPROCESSABLE_ENTITY, "Give the partner's name.");
     }
     let partner = Partner { id: random_hex_id(), name, recipient, added: state.clock.today() };
-    let entry = NewEntry::by(Actor::Account(session.account.to_string()), Event::PartnerAdded).on(partner.id.as_str());
+    let entry = NewEntry::by(
+        Actor::Account(session.account.to_string()),
+        Event::SettingsChanged { setting: "partners".into() },
+    )
+    .on(partner.id.as_str());
     if state.audit.append(entry).is_err() {
         return message_page(
             StatusCode::SERVICE_UNAVAILABLE,
