@@ -696,3 +696,47 @@ async fn every_event_kind_is_emitted_by_the_action_that_should_emit_it() {
     assert!(missing.is_empty(), "never emitted: {missing:?}");
     assert!(testimony::audit::verify_file(&testimony::audit::log_path(&w.site.data), None).is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_never_undo_each_other_or_a_withdrawal() {
+    let w = world().await;
+    let receipt = submit(&w.server, base_form("many hands")).await;
+    let id = newest_id(&w.server);
+    let ada = Arc::new(Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await);
+    let csrf = ada.csrf().await;
+    let mut posts = Vec::new();
+    for i in 0..10 {
+        let (ada, csrf, id) = (ada.clone(), csrf.clone(), id.clone());
+        posts.push(tokio::spawn(async move {
+            let text = format!("note {i}");
+            ada.client
+                .post(format!("{}/submissions/{id}/notes", ada.base))
+                .header("Cookie", &ada.cookie)
+                .form(&[("text", text.as_str()), ("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for p in posts {
+        assert_eq!(p.await.unwrap(), StatusCode::SEE_OTHER);
+    }
+    let page = ada.get(&format!("/submissions/{id}")).await.text().await.unwrap();
+    for i in 0..10 {
+        assert!(page.contains(&format!("note {i}")), "note {i} was lost");
+    }
+    // The witness withdraws; a reviewer acting on the old page changes nothing.
+    http()
+        .post(format!("{}/followup/withdraw", w.server.public))
+        .form(&[("receipt", receipt.as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    let late = ada.post(&format!("/submissions/{id}/notes"), &[("text", "too late")]).await;
+    assert_ne!(late.status(), StatusCode::SEE_OTHER);
+    let record = w.server.state.store.submission(&id).unwrap().unwrap();
+    assert_eq!(record.state, "withdrawn");
+    assert!(record.statement.is_none() && record.triage.is_none(), "the purge stands");
+    w.server.stop().await;
+}

@@ -257,14 +257,17 @@ pub async fn open(
 ) -> Response {
     let Ok(Form(form)) = form else { return broken(t) };
     let store = state.store.clone();
-    with_case(&state, t, &form.receipt, |mut record, key, receipt| {
+    with_case(&state, t, &form.receipt, |record, key, receipt| {
         let page = case_page(t, &record, &key, &receipt, None);
         // Replies are now read: mark them, so reviewers can see it.
         if record.thread.iter().any(|i| i.author == Author::Reviewer && i.unread) {
-            for item in record.thread.iter_mut().filter(|i| i.author == Author::Reviewer) {
-                item.unread = false;
-            }
-            if let Err(e) = store.update_submission(&record, None) {
+            let marked = store.modify_submission(&record.id, &[], |fresh| {
+                for item in fresh.thread.iter_mut().filter(|i| i.author == Author::Reviewer) {
+                    item.unread = false;
+                }
+                Ok(())
+            });
+            if let Err(e) = marked {
                 tracing::error!(error = %e, "could not mark replies read");
             }
         }
@@ -290,14 +293,32 @@ fn thread_recipients(state: &AppState, record: &SubmissionRecord) -> Result<Vec<
     Ok(vec![key.recipient.clone(), recovery, record.witness_recipient.clone()])
 }
 
-fn add_to_thread(state: &AppState, record: &mut SubmissionRecord, doc: &Value, event: Event) -> Result<(), String> {
-    let recipients = thread_recipients(state, record)?;
-    let to: Vec<&Recipient> = recipients.iter().collect();
+/// Adds a witness's message (and any files it brought) to the current
+/// record, refusing if the statement was withdrawn meanwhile.
+fn add_to_thread(
+    state: &AppState,
+    record: &mut SubmissionRecord,
+    doc: &Value,
+    event: Event,
+    files: Vec<crate::storage::FileRecord>,
+) -> Result<(), String> {
     let today = state.clock.today();
-    let message = seal_to(doc.to_string().as_bytes(), &to).map_err(|e| e.to_string())?;
-    record.thread.push(ThreadItem { author: Author::Witness, day: today, message, unread: true });
     let event = witness::deferred(today, event, &record.id);
-    state.store.update_submission(record, Some(&event)).map_err(|e| e.to_string())?;
+    let updated = state
+        .store
+        .modify_submission(&record.id, &[event], |fresh| {
+            if fresh.state == "withdrawn" {
+                return Err("the statement was withdrawn".into());
+            }
+            let recipients = thread_recipients(state, fresh)?;
+            let to: Vec<&Recipient> = recipients.iter().collect();
+            let message = seal_to(doc.to_string().as_bytes(), &to).map_err(|e| e.to_string())?;
+            fresh.thread.push(ThreadItem { author: Author::Witness, day: today, message, unread: true });
+            fresh.files.extend(files.iter().cloned());
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    *record = updated;
     state.search.refresh(&state.store, &record.id);
     Ok(())
 }
@@ -320,7 +341,13 @@ pub async fn answer(
                 if chars > schema::MEDIUM { t.t1("e-too-long", "max", schema::MEDIUM) } else { t.t("answer-empty") };
             return case_page(t, &record, &key, &receipt, Some(why));
         }
-        match add_to_thread(&state, &mut record, &json!({ "kind": "answer", "text": text }), Event::WitnessFollowUp) {
+        match add_to_thread(
+            &state,
+            &mut record,
+            &json!({ "kind": "answer", "text": text }),
+            Event::WitnessFollowUp,
+            vec![],
+        ) {
             Ok(()) => case_page(t, &record, &key, &receipt, Some(t.t("answer-sent"))),
             Err(e) => failed(t, e),
         }
@@ -380,11 +407,19 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
             Ok(Err(e)) => return failed(t, e),
             Err(e) => return failed(t, e),
         };
-    record.files.extend(committed.records);
     let doc = json!({ "kind": "files", "text": "", "files": committed.docs });
-    match add_to_thread(&state, &mut record, &doc, Event::WitnessFollowUp) {
+    let objects: Vec<_> =
+        committed.records.iter().flat_map(|f| std::iter::once(f.object.clone()).chain(f.cleaned.clone())).collect();
+    match add_to_thread(&state, &mut record, &doc, Event::WitnessFollowUp, committed.records) {
         Ok(()) => case_page(t, &record, &key, &receipt, Some(t.t("files-added"))),
-        Err(e) => failed(t, e),
+        Err(e) => {
+            // Not recorded (withdrawn meanwhile, or a failure): the files
+            // must not stay behind.
+            for object in objects {
+                let _ = state.store.objects().remove(&object);
+            }
+            failed(t, e)
+        }
     }
 }
 
@@ -480,15 +515,23 @@ pub async fn change_consent(
         }
         let today = state.clock.today();
         let records = current_consent(&record, &key);
-        let next = next_consent(&records, &changes, &today.to_string());
-        if next.len() == records.len() {
+        if next_consent(&records, &changes, &today.to_string()).len() == records.len() {
             return case_page(t, &record, &key, &receipt, Some(t.t("consent-unchanged")));
         }
         let event = witness::deferred(today, Event::ConsentChanged, &record.id);
-        match seal_consent(&state, &mut record, next)
-            .and_then(|_| state.store.update_submission(&record, Some(&event)).map_err(|e| e.to_string()))
-        {
-            Ok(()) => case_page(t, &record, &key, &receipt, Some(t.t("consent-saved"))),
+        // Applied to the current record: the consent as it is now.
+        let updated = state.store.modify_submission(&record.id, &[event], |fresh| {
+            if fresh.state == "withdrawn" {
+                return Err("the statement was withdrawn".into());
+            }
+            let next = next_consent(&current_consent(fresh, &key), &changes, &today.to_string());
+            seal_consent(&state, fresh, next)
+        });
+        match updated {
+            Ok(fresh) => {
+                *record = fresh;
+                case_page(t, &record, &key, &receipt, Some(t.t("consent-saved")))
+            }
             Err(e) => failed(t, e),
         }
     })
@@ -517,36 +560,39 @@ pub async fn withdraw(
             return case_page(t, &record, &key, &receipt, Some(t.t("withdraw-confirm-needed")));
         }
         let today = state.clock.today();
-        let revoked: Vec<Value> = current_consent(&record, &key)
-            .into_iter()
-            .map(|mut r| {
-                if r["revoked_at"].is_null() {
-                    r["revoked_at"] = json!(today.to_string());
-                }
-                r
-            })
-            .collect();
-        if let Err(e) = seal_consent(&state, &mut record, revoked) {
-            return failed(t, e);
-        }
-        // Purge: everything the witness sent or said goes; the record keeps
-        // only its id, day, state and the consent history.
-        let objects: Vec<_> =
-            record.files.iter().flat_map(|f| std::iter::once(f.object.clone()).chain(f.cleaned.clone())).collect();
-        record.statement = None;
-        record.identity = None;
-        record.manifest = None;
-        record.files.clear();
-        record.thread.clear();
-        record.state = "withdrawn".into();
-        let event = witness::deferred(today, Event::ConsentWithdrawn, &record.id);
-        if let Err(e) = state.store.update_submission(&record, Some(&event)) {
-            return failed(t, e);
-        }
-        // The purge itself is recorded too, by day, like the withdrawal.
-        let purged = witness::deferred(today, Event::PurgeDone, &record.id);
-        if let Err(e) = state.store.update_submission(&record, Some(&purged)) {
-            return failed(t, e);
+        let events = [
+            witness::deferred(today, Event::ConsentWithdrawn, &record.id),
+            // The purge itself is recorded too, by day, like the withdrawal.
+            witness::deferred(today, Event::PurgeDone, &record.id),
+        ];
+        // Purge the current record: everything the witness sent or said
+        // goes; it keeps only its id, day, state and the consent history.
+        let mut objects = Vec::new();
+        let purged = state.store.modify_submission(&record.id, &events, |fresh| {
+            let revoked: Vec<Value> = current_consent(fresh, &key)
+                .into_iter()
+                .map(|mut r| {
+                    if r["revoked_at"].is_null() {
+                        r["revoked_at"] = json!(today.to_string());
+                    }
+                    r
+                })
+                .collect();
+            seal_consent(&state, fresh, revoked)?;
+            objects =
+                fresh.files.iter().flat_map(|f| std::iter::once(f.object.clone()).chain(f.cleaned.clone())).collect();
+            fresh.statement = None;
+            fresh.identity = None;
+            fresh.manifest = None;
+            fresh.triage = None;
+            fresh.files.clear();
+            fresh.thread.clear();
+            fresh.state = "withdrawn".into();
+            Ok(())
+        });
+        match purged {
+            Ok(fresh) => *record = fresh,
+            Err(e) => return failed(t, e),
         }
         for object in objects {
             if let Err(e) = state.store.objects().remove(&object) {

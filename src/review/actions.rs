@@ -18,7 +18,7 @@ use crate::auth::extract::CsrfForm;
 use crate::auth::session::SessionView;
 use crate::crypto::{self, DeskIdentity, Recipient, seal_to};
 use crate::server::AppState;
-use crate::storage::{Author, Holder, SubmissionRecord, ThreadItem};
+use crate::storage::{Author, Holder, ModifyError, SubmissionRecord, ThreadItem};
 
 use super::message_page;
 use super::statements::readable;
@@ -72,31 +72,101 @@ fn seal_triage(state: &AppState, record: &mut SubmissionRecord, t: &Triage) -> R
     Ok(())
 }
 
-/// Audit first, then store; if storing fails, the entries are followed by
-/// the same entries marked failed.
-async fn commit(state: &AppState, record: SubmissionRecord, entries: Vec<NewEntry>) -> Response {
-    let id = record.id.clone();
+/// What one triage action changes. It is applied to the record as it is
+/// when stored, not as it was read, so two reviewers working on the same
+/// statement never undo each other.
+enum Change {
+    State { to: String, reason: String, duplicate_of: Option<String> },
+    Triage { priority: String, flags: BTreeSet<String>, labels: BTreeSet<String>, assigned_to: Option<String> },
+    Evaluation(triage::Evaluation),
+    Note(triage::Note),
+    Reply(crypto::Sealed),
+}
+
+fn apply(
+    state: &AppState,
+    key: &DeskIdentity,
+    change: &Change,
+    fresh: &mut SubmissionRecord,
+    today: crate::clock::Day,
+) -> Result<(), String> {
+    if let Change::Reply(message) = change {
+        fresh.thread.push(ThreadItem { author: Author::Reviewer, day: today, message: message.clone(), unread: true });
+        return Ok(());
+    }
+    let mut t = load_triage(fresh, key);
+    match change {
+        Change::State { to, reason, duplicate_of } => {
+            fresh.state = to.clone();
+            t.state_reason = reason.clone();
+            if duplicate_of.is_some() {
+                t.duplicate_of = duplicate_of.clone();
+            }
+        }
+        Change::Triage { priority, flags, labels, assigned_to } => {
+            t.priority = priority.clone();
+            t.flags = flags.clone();
+            t.labels = labels.clone();
+            t.assigned_to = assigned_to.clone();
+        }
+        Change::Evaluation(evaluation) => t.evaluation = evaluation.clone(),
+        Change::Note(note) => t.notes.push(note.clone()),
+        Change::Reply(_) => {}
+    }
+    seal_triage(state, fresh, &t)
+}
+
+/// Audit first, then apply the change to the current record; if storing
+/// fails, the entries are followed by the same entries marked failed.
+async fn commit(
+    state: &AppState,
+    original: &SubmissionRecord,
+    key: Arc<DeskIdentity>,
+    entries: Vec<NewEntry>,
+    change: Change,
+) -> Response {
+    let id = original.id.clone();
     if entries.is_empty() {
         return back(&id);
     }
+    let (desk, generation) = (original.desk.clone(), original.key_generation);
     let state = state.clone();
+    let record_id = id.clone();
     let done = tokio::task::spawn_blocking(move || {
-        state.audit.append_all(entries.clone()).map_err(|_| "audit")?;
-        if state.store.update_submission(&record, None).is_err() {
-            let failed = entries.into_iter().map(|e| e.outcome(Outcome::Failed)).collect();
-            let _ = state.audit.append_all(failed);
-            return Err("store");
+        state.audit.append_all(entries.clone()).map_err(|_| "audit".to_string())?;
+        let today = state.clock.today();
+        let stored = state.store.modify_submission(&record_id, &[], |fresh| {
+            if fresh.desk != desk || fresh.key_generation != generation {
+                return Err("The statement was moved to another desk meanwhile; nothing was changed.".into());
+            }
+            if fresh.state == "withdrawn" {
+                return Err("The witness withdrew this statement meanwhile; nothing was changed.".into());
+            }
+            apply(&state, &key, &change, fresh, today)
+        });
+        match stored {
+            Ok(_) => {
+                state.search.refresh(&state.store, &record_id);
+                Ok(())
+            }
+            Err(e) => {
+                let failed = entries.into_iter().map(|e| e.outcome(Outcome::Failed)).collect();
+                let _ = state.audit.append_all(failed);
+                Err(match e {
+                    ModifyError::Refused(why) => why,
+                    ModifyError::Storage(_) => "The change could not be stored.".into(),
+                })
+            }
         }
-        state.search.refresh(&state.store, &record.id);
-        Ok(())
     })
     .await;
     match done {
         Ok(Ok(())) => back(&id),
-        Ok(Err("audit")) => {
+        Ok(Err(why)) if why == "audit" => {
             message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was changed.")
         }
-        _ => message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be stored."),
+        Ok(Err(why)) => message_page(StatusCode::CONFLICT, &why),
+        Err(_) => message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be stored."),
     }
 }
 
@@ -121,7 +191,7 @@ pub async fn set_state(
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (mut record, key) = match open_record(&state, &session, &id) {
+    let (record, key) = match open_record(&state, &session, &id) {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -144,14 +214,9 @@ pub async fn set_state(
         }
         t.duplicate_of = Some(original.to_string());
     }
-    t.state_reason = reason.to_string();
-    let from = std::mem::replace(&mut record.state, to.to_string());
-    if let Err(e) = seal_triage(&state, &mut record, &t) {
-        tracing::error!(error = %e, "cannot seal triage");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be sealed.");
-    }
-    let event = Event::StateChanged { from, to: to.to_string() };
-    commit(&state, record, vec![entry(&session, event, &id)]).await
+    let event = Event::StateChanged { from: record.state.clone(), to: to.to_string() };
+    let change = Change::State { to: to.to_string(), reason: reason.to_string(), duplicate_of: t.duplicate_of.clone() };
+    commit(&state, &record, key, vec![entry(&session, event, &id)], change).await
 }
 
 pub async fn set_triage(
@@ -159,7 +224,7 @@ pub async fn set_triage(
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (mut record, key) = match open_record(&state, &session, &id) {
+    let (record, key) = match open_record(&state, &session, &id) {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -205,14 +270,8 @@ pub async fn set_triage(
     if t.assigned_to != before.assigned_to {
         entries.push(entry(&session, Event::AssignmentChanged, &id));
     }
-    if entries.is_empty() {
-        return back(&id);
-    }
-    if let Err(e) = seal_triage(&state, &mut record, &t) {
-        tracing::error!(error = %e, "cannot seal triage");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be sealed.");
-    }
-    commit(&state, record, entries).await
+    let change = Change::Triage { priority: t.priority, flags: t.flags, labels: t.labels, assigned_to: t.assigned_to };
+    commit(&state, &record, key, entries, change).await
 }
 
 fn choice(form: &Pairs, name: &str, allowed: &[&str]) -> Result<Option<String>, Response> {
@@ -233,11 +292,11 @@ pub async fn set_evaluation(
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (mut record, key) = match open_record(&state, &session, &id) {
+    let (record, key) = match open_record(&state, &session, &id) {
         Ok(found) => found,
         Err(r) => return r,
     };
-    let mut t = load_triage(&record, &key);
+    let t = load_triage(&record, &key);
     let evaluation = (|| -> Result<triage::Evaluation, Response> {
         let credibility = match first(&form, "credibility") {
             "" => None,
@@ -284,12 +343,8 @@ pub async fn set_evaluation(
     if evaluation == t.evaluation {
         return back(&id);
     }
-    t.evaluation = evaluation;
-    if let Err(e) = seal_triage(&state, &mut record, &t) {
-        tracing::error!(error = %e, "cannot seal triage");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The change could not be sealed.");
-    }
-    commit(&state, record, vec![entry(&session, Event::EvaluationChanged, &id)]).await
+    let change = Change::Evaluation(evaluation);
+    commit(&state, &record, key, vec![entry(&session, Event::EvaluationChanged, &id)], change).await
 }
 
 pub fn latest_consent(record: &SubmissionRecord, key: &DeskIdentity) -> Vec<Value> {
@@ -319,7 +374,7 @@ pub async fn add_note(
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (mut record, key) = match open_record(&state, &session, &id) {
+    let (record, key) = match open_record(&state, &session, &id) {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -327,13 +382,8 @@ pub async fn add_note(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let mut t = load_triage(&record, &key);
-    t.notes.push(triage::Note { author: session.account.to_string(), day: state.clock.today().to_string(), text });
-    if let Err(e) = seal_triage(&state, &mut record, &t) {
-        tracing::error!(error = %e, "cannot seal a note");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The note could not be sealed.");
-    }
-    commit(&state, record, vec![entry(&session, Event::NoteAdded, &id)]).await
+    let note = triage::Note { author: session.account.to_string(), day: state.clock.today().to_string(), text };
+    commit(&state, &record, key, vec![entry(&session, Event::NoteAdded, &id)], Change::Note(note)).await
 }
 
 pub async fn reply(
@@ -341,7 +391,7 @@ pub async fn reply(
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (mut record, _key) = match open_record(&state, &session, &id) {
+    let (record, key) = match open_record(&state, &session, &id) {
         Ok(found) => found,
         Err(r) => return r,
     };
@@ -361,8 +411,7 @@ pub async fn reply(
     let Ok(message) = seal_to(doc.to_string().as_bytes(), &to) else {
         return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The reply could not be sealed.");
     };
-    record.thread.push(ThreadItem { author: Author::Reviewer, day: state.clock.today(), message, unread: true });
-    commit(&state, record, vec![entry(&session, Event::ReplySent, &id)]).await
+    commit(&state, &record, key, vec![entry(&session, Event::ReplySent, &id)], Change::Reply(message)).await
 }
 
 /// Re-seals one sealed value from the old desk key to new recipients.
@@ -403,6 +452,9 @@ pub async fn move_desk(
     let moved =
         tokio::task::spawn_blocking(move || -> Result<(SubmissionRecord, Vec<crate::storage::ObjectId>), String> {
             let state = work_state;
+            // What the record was when the move began: it is replaced only if
+            // nobody changed it meanwhile (else the move is undone below).
+            let original = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
             let recovery = state.store.server().map_err(|e| e.to_string())?.recovery_recipient;
             let desk_only = [&new_recipient, &recovery];
             let with_witness = [&new_recipient, &recovery, &record.witness_recipient];
@@ -437,7 +489,24 @@ pub async fn move_desk(
             }
             record.desk = target_id;
             record.key_generation = generation;
-            state.store.update_submission(&record, None).map_err(|e| e.to_string())?;
+            let moved = record.clone();
+            let stored = state.store.modify_submission(&record.id, &[], |fresh| {
+                if serde_json::to_vec(fresh).map_err(|e| e.to_string())? != original {
+                    return Err("the statement changed while it was being moved; try again".into());
+                }
+                *fresh = moved.clone();
+                Ok(())
+            });
+            if let Err(e) = stored {
+                // Drop the new copies; the old ones are still in use.
+                for file in &record.files {
+                    let _ = state.store.objects().remove(&file.object);
+                    if let Some(c) = &file.cleaned {
+                        let _ = state.store.objects().remove(c);
+                    }
+                }
+                return Err(e.to_string());
+            }
             Ok((record, retired))
         })
         .await;

@@ -441,12 +441,14 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
         .collect();
     // The witness's new messages have now been seen by a reviewer.
     if record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness) {
-        let mut seen = record.clone();
-        for item in seen.thread.iter_mut().filter(|i| i.author == crate::storage::Author::Witness) {
-            item.unread = false;
-        }
-        if state.store.update_submission(&seen, None).is_ok() {
-            state.search.refresh(&state.store, &seen.id);
+        let seen = state.store.modify_submission(&record.id, &[], |fresh| {
+            for item in fresh.thread.iter_mut().filter(|i| i.author == crate::storage::Author::Witness) {
+                item.unread = false;
+            }
+            Ok(())
+        });
+        if seen.is_ok() {
+            state.search.refresh(&state.store, &record.id);
         }
     }
     render::page(&StatementPage {

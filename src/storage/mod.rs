@@ -70,6 +70,16 @@ impl From<sled::Error> for StorageError {
     }
 }
 
+/// Why a record could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModifyError {
+    /// The change itself declined (the reason is for the person asking).
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
 const TREE_META: &str = "meta";
 const TREE_ACCOUNTS: &str = "accounts";
 const TREE_DESKS: &str = "desks";
@@ -512,27 +522,49 @@ impl Store {
         }
     }
 
-    /// Replaces a submission record, together with a deferred audit event
-    /// if given, and flushes.
-    pub fn update_submission(&self, record: &SubmissionRecord, audit_event: Option<&[u8]>) -> Result<(), StorageError> {
-        let id = record.id.as_bytes().to_vec();
-        let value = encode(record)?;
-        let pending_key = crate::crypto::random_array::<16>().to_vec();
-        let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending)| {
-            if subs.get(&id)?.is_none() {
-                return sled::transaction::abort(());
+    /// Changes a submission record without losing anyone else's change:
+    /// reads the current record, applies `change` to it, and writes it back
+    /// only if nobody wrote in between (compare-and-swap), retrying on a
+    /// fresh copy otherwise. Deferred audit events are written in the same
+    /// transaction. `change` may refuse (for instance when the statement was
+    /// withdrawn meanwhile); nothing is written then. Flushes before
+    /// returning the record as stored.
+    pub fn modify_submission(
+        &self,
+        id: &str,
+        audit_events: &[Vec<u8>],
+        mut change: impl FnMut(&mut SubmissionRecord) -> Result<(), String>,
+    ) -> Result<SubmissionRecord, ModifyError> {
+        let key = id.as_bytes().to_vec();
+        for _ in 0..16 {
+            let Some(current) = self.submissions.get(&key).map_err(StorageError::from)? else {
+                return Err(ModifyError::Storage(StorageError::NotFound));
+            };
+            let mut record: SubmissionRecord = decode(&current)?;
+            change(&mut record).map_err(ModifyError::Refused)?;
+            let value = encode(&record)?;
+            let pending: Vec<(Vec<u8>, &[u8])> =
+                audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();
+            let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending_tree)| {
+                if subs.get(&key)?.as_deref() != Some(&current[..]) {
+                    return sled::transaction::abort(());
+                }
+                subs.insert(key.as_slice(), value.as_slice())?;
+                for (k, v) in &pending {
+                    pending_tree.insert(k.as_slice(), *v)?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => {
+                    self.flush()?;
+                    return Ok(record);
+                }
+                Err(sled::transaction::TransactionError::Abort(())) => continue,
+                Err(sled::transaction::TransactionError::Storage(e)) => return Err(ModifyError::Storage(e.into())),
             }
-            subs.insert(id.as_slice(), value.as_slice())?;
-            if let Some(event) = audit_event {
-                pending.insert(pending_key.as_slice(), event)?;
-            }
-            Ok(())
-        });
-        match result {
-            Ok(()) => self.flush(),
-            Err(sled::transaction::TransactionError::Abort(())) => Err(StorageError::NotFound),
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
         }
+        Err(ModifyError::Refused("the statement kept changing; try again".into()))
     }
 
     /// Every submission record (for listing and export).
