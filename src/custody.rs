@@ -54,6 +54,7 @@ pub fn unwrap(
 /// creator (so someone can grant it onwards).
 pub fn create_desk(
     store: &Store,
+    id: DeskId,
     name: &str,
     creator: &crate::storage::AccountName,
     today: crate::clock::Day,
@@ -61,7 +62,6 @@ pub fn create_desk(
     let server = store.server()?;
     let creator_record = store.account(creator)?.ok_or(StorageError::NotFound)?;
     let key = DeskIdentity::generate();
-    let id = DeskId(crypto::random_hex_id());
     let desk = crate::storage::DeskRecord {
         id: id.clone(),
         name: name.to_string(),

@@ -749,3 +749,23 @@ async fn a_backup_taken_while_serving_restores_into_a_working_data_directory() {
     let offline = site.root.path().join("offline.tb");
     assert!(run(&["backup", "--data", site.data_arg(), "--out", offline.to_str().unwrap()]).status.success());
 }
+
+#[tokio::test]
+async fn stored_files_carry_the_day_not_the_time_of_the_upload() {
+    use std::os::unix::fs::MetadataExt;
+    let site = Site::new();
+    let server = site.serve(&[]);
+    submit_and_get_receipt(&server.public, minimal_form("x").part("attachment", file_part("a.bin", vec![1; 100])))
+        .await;
+    drop(server);
+    let objects = site.data.join("objects");
+    let mut seen = 0;
+    for shard in std::fs::read_dir(&objects).unwrap().map(|e| e.unwrap()).filter(|e| e.file_name() != ".partial") {
+        for file in std::fs::read_dir(shard.path()).unwrap() {
+            let meta = file.unwrap().metadata().unwrap();
+            assert_eq!(meta.mtime() % 86_400, 0, "an object's modification time is the start of its day");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 1);
+}

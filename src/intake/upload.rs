@@ -128,16 +128,29 @@ pub fn strip_metadata(bytes: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         let mut jpeg = Jpeg::from_bytes(data).ok()?;
         // APP1: EXIF and XMP; APP13: IPTC; APP3–APP12, APP15: maker data;
-        // COM: comments. APP0 (JFIF), APP2 (ICC colour) and APP14 (Adobe
-        // colour transform) describe how to show the pixels and stay.
+        // COM: comments. APP0 (JFIF), APP14 (Adobe colour transform) and an
+        // APP2 that is an ICC colour profile describe how to show the pixels
+        // and stay; other APP2 segments (MPF) point at appended images.
         jpeg.segments_mut().retain(|s| {
             let m = s.marker();
+            let icc = m == markers::APP2 && s.contents().starts_with(b"ICC_PROFILE\0");
             !(m == markers::APP1
                 || m == markers::COM
+                || (m == markers::APP2 && !icc)
                 || (markers::APP3..=markers::APP13).contains(&m)
                 || m == markers::APP15)
         });
-        return Some(Zeroizing::new(jpeg.encoder().bytes().to_vec()));
+        let mut clean = jpeg.encoder().bytes().to_vec();
+        // Phones append more after the main image's end (depth maps, gain
+        // maps with their own EXIF, motion-photo videos with GPS): keep
+        // nothing past the first end-of-image marker after the scan starts.
+        // Entropy-coded data cannot contain FF D9 (an FF there is stuffed).
+        if let Some(sos) = clean.windows(2).position(|w| w == [0xFF, markers::SOS])
+            && let Some(eoi) = clean[sos..].windows(2).position(|w| w == [0xFF, markers::EOI])
+        {
+            clean.truncate(sos + eoi + 2);
+        }
+        return Some(Zeroizing::new(clean));
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         let mut png = Png::from_bytes(data).ok()?;
@@ -193,6 +206,24 @@ mod tests {
         let clean = strip_metadata(&bytes).unwrap();
         assert!(!clean.windows(6).any(|w| w == b"CANARY"));
         assert!(clean.windows(2).any(|w| w == [0x12, 0x34]), "the image data stays");
+    }
+
+    #[test]
+    fn anything_appended_after_the_image_is_dropped() {
+        let mut bytes = vec![0xFF, 0xD8];
+        let mpf = b"MPF\0CANARY-MPF";
+        bytes.extend_from_slice(&[0xFF, 0xE2, 0x00, (mpf.len() + 2) as u8]);
+        bytes.extend_from_slice(mpf);
+        let icc = b"ICC_PROFILE\0\x01\x01keep";
+        bytes.extend_from_slice(&[0xFF, 0xE2, 0x00, (icc.len() + 2) as u8]);
+        bytes.extend_from_slice(icc);
+        bytes.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9]);
+        // A second image (with its own EXIF) and a video appended.
+        bytes.extend_from_slice(b"\xFF\xD8\xFF\xE1\x00\x10Exif\0\0CANARY-2ND\xFF\xD9ftypmp4 CANARY-VIDEO");
+        let clean = strip_metadata(&bytes).unwrap();
+        assert!(!clean.windows(6).any(|w| w == b"CANARY"), "{:?}", String::from_utf8_lossy(&clean));
+        assert!(clean.windows(11).any(|w| w == b"ICC_PROFILE"), "the colour profile stays");
+        assert!(clean.ends_with(&[0x12, 0x34, 0xFF, 0xD9]));
     }
 
     #[test]

@@ -256,6 +256,8 @@ fn desks_page(state: &AppState, session: &SessionView, notice: Option<String>) -
                 members,
             }
         })
+        // Who belongs to which desk is for admins and the desk's own members.
+        .filter(|row: &DeskRow| session.role == Role::Admin || row.is_member)
         .collect();
     let accounts = state
         .store
@@ -292,17 +294,22 @@ pub async fn create_desk(State(state): State<AppState>, CsrfForm(session, form):
     if name.is_empty() {
         return desks_page(&state, &session, Some("Give the desk a name.".into()));
     }
-    match custody::create_desk(&state.store, &name, &session.account, state.clock.today()) {
+    // Audit first: the desk and its first member's key exist only once
+    // their entries are in the log.
+    let id = DeskId(crate::crypto::random_hex_id());
+    let entries = vec![
+        NewEntry::by(actor(&session), Event::DeskCreated).on(id.0.as_str()),
+        NewEntry::by(actor(&session), Event::DeskGranted { account: session.account.to_string() }).on(id.0.as_str()),
+    ];
+    if state.audit.append_all(entries).is_err() {
+        return message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The audit log cannot be written, so nothing was changed.",
+        );
+    }
+    match custody::create_desk(&state.store, id, &name, &session.account, state.clock.today()) {
         Ok((desk, key)) => {
             let key = std::sync::Arc::new(key);
-            if let Err(r) = audited(&state, NewEntry::by(actor(&session), Event::DeskCreated).on(desk.id.0.as_str())) {
-                return r;
-            }
-            let _ = audited(
-                &state,
-                NewEntry::by(actor(&session), Event::DeskGranted { account: session.account.to_string() })
-                    .on(desk.id.0.as_str()),
-            );
             state.auth.sessions.add_desk_key(&session.account, &desk.id, 0, key.clone());
             state.search.ensure(&state.store, &std::collections::HashMap::from([(desk.id.clone(), vec![(0, key)])]));
             desks_page(
@@ -363,7 +370,10 @@ pub async fn revoke(
     CsrfForm(session, form): CsrfForm<MemberForm>,
 ) -> Response {
     let desk = DeskId(id);
-    if !session.is_member(&desk) && session.role != Role::Admin {
+    // Admins, and reviewers who are members; an investigator who was given
+    // a desk cannot take it away from the reviewers.
+    let may = session.role == Role::Admin || (session.role == Role::Reviewer && session.is_member(&desk));
+    if !may {
         return not_found_page();
     }
     if !matches!(state.store.desk(&desk), Ok(Some(_))) {
@@ -384,13 +394,19 @@ pub async fn revoke(
     }
     state.auth.sessions.forget_desk(&member, &desk);
     let mut notice = format!("{member} can no longer open this desk's keys.");
-    if form.rotate == "yes" {
+    let next_generation =
+        state.store.desk(&desk).ok().flatten().and_then(|d| d.current_key().map(|k| k.generation + 1));
+    let rotation_audited = form.rotate == "yes"
+        && next_generation.is_some_and(|generation| {
+            audited(&state, NewEntry::by(actor(&session), Event::DeskKeyRotated { generation }).on(desk.0.as_str()))
+                .is_ok()
+        });
+    if form.rotate == "yes" && !rotation_audited {
+        notice.push_str(" The key was not rotated: the audit log cannot be written.");
+    }
+    if rotation_audited {
         match custody::rotate(&state.store, &desk, state.clock.today()) {
             Ok((generation, key, members)) => {
-                let _ = audited(
-                    &state,
-                    NewEntry::by(actor(&session), Event::DeskKeyRotated { generation }).on(desk.0.as_str()),
-                );
                 let key = std::sync::Arc::new(key);
                 for m in members {
                     state.auth.sessions.add_desk_key(&m, &desk, generation, key.clone());

@@ -129,7 +129,7 @@ pub async fn page(State(state): State<AppState>, Admin(session): Admin, Query(fi
         .collect();
     let total = matching.len();
     let pages = total.div_ceil(PER_PAGE).max(1);
-    let page = filters.page.min(pages - 1);
+    let page = filters.page.min(pages - 1).min(1_000_000);
     let entries: Vec<Shown> = matching.drain(..).skip(page * PER_PAGE).take(PER_PAGE).collect();
     let query_prev = query(&filters, page.saturating_sub(1));
     let query_next = query(&filters, page + 1);

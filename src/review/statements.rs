@@ -120,8 +120,9 @@ struct ListPage {
 pub async fn list(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
-    Query(query): Query<ListQuery>,
+    Query(mut query): Query<ListQuery>,
 ) -> Response {
+    query.page = query.page.min(1_000_000);
     let desks: HashSet<DeskId> = session.desks.keys().cloned().collect();
     // A desk granted while signed in may not be indexed yet.
     state.search.ensure(&state.store, &session.desks);
