@@ -76,22 +76,7 @@ fn ids_of_the_form() -> Vec<String> {
             }
         }
     }
-    for state in [
-        "received",
-        "safety_screen",
-        "needs_translation",
-        "in_review",
-        "needs_follow_up",
-        "peer_review",
-        "finalized",
-        "referred",
-        "closed",
-        "duplicate",
-        "withdrawn",
-        "out_of_scope",
-        "on_hold",
-        "security_review",
-    ] {
+    for state in testimony::review::triage::STATES {
         ids.push(format!("state-{state}"));
     }
     ids.extend(schema::METADATA_CHOICE.codes.iter().map(|c| format!("v-metadata-{c}")));
