@@ -122,6 +122,7 @@ fn main() {
     assert!(response.starts_with("HTTP/1.1 200"), "{}", &response[..response.len().min(200)]);
     let peak = peak_rss_kib(server.id());
     let _ = server.kill();
+    let _ = server.wait();
 
     let rate = |secs: f64| bytes as f64 / (1 << 20) as f64 / secs;
     println!("{:<52} {:>9.1} MiB/s", "reference: stock age -r … -o file", rate(age_secs));
