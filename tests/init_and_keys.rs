@@ -33,17 +33,7 @@ fn init_refuses_a_non_empty_directory_and_leaves_it_alone() {
     let site = Site::new();
     let before = std::fs::read(site.data.join("FORMAT")).unwrap();
     let other_key = site.root.path().join("other.key");
-    let out = run(&[
-        "init",
-        "--data",
-        site.data_arg(),
-        "--admin",
-        "eve",
-        "--password-file",
-        site.password_file.to_str().unwrap(),
-        "--recovery-key-out",
-        other_key.to_str().unwrap(),
-    ]);
+    let out = init(&site.data, "eve", &site.password_file, &other_key);
     let line = assert_one_line_failure(&out);
     assert!(line.contains("not empty"), "{line}");
     assert!(!other_key.exists());
@@ -58,17 +48,7 @@ fn init_accepts_an_existing_empty_directory() {
     let pw = root.path().join("pw");
     std::fs::write(&pw, PASSWORD).unwrap();
     let key = root.path().join("r.key");
-    let out = run(&[
-        "init",
-        "--data",
-        data.to_str().unwrap(),
-        "--admin",
-        "ada",
-        "--password-file",
-        pw.to_str().unwrap(),
-        "--recovery-key-out",
-        key.to_str().unwrap(),
-    ]);
+    let out = init(&data, "ada", &pw, &key);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(mode_of(&data), 0o700);
 }
@@ -109,17 +89,7 @@ fn init_bad_input_gets_one_line_and_creates_nothing() {
     // The recovery key must never be written inside the data directory.
     std::fs::create_dir(&data).unwrap();
     let inside = data.join("recovery.key");
-    let out = run(&[
-        "init",
-        "--data",
-        data.to_str().unwrap(),
-        "--admin",
-        "ada",
-        "--password-file",
-        good.to_str().unwrap(),
-        "--recovery-key-out",
-        inside.to_str().unwrap(),
-    ]);
+    let out = init(&data, "ada", &good, &inside);
     let line = assert_one_line_failure(&out);
     assert!(line.contains("inside the data directory"), "{line}");
     assert!(std::fs::read_dir(&data).unwrap().next().is_none());
@@ -323,17 +293,7 @@ fn weak_passwords_are_refused_from_the_command_line_too() {
     std::fs::write(&weak, "password1234\n").unwrap();
     let data = root.path().join("data");
     let key = root.path().join("r.key");
-    let out = run(&[
-        "init",
-        "--data",
-        data.to_str().unwrap(),
-        "--admin",
-        "ada",
-        "--password-file",
-        weak.to_str().unwrap(),
-        "--recovery-key-out",
-        key.to_str().unwrap(),
-    ]);
+    let out = init(&data, "ada", &weak, &key);
     let line = assert_one_line_failure(&out);
     assert!(line.contains("too easy to guess"), "{line}");
     assert!(!line.contains("password1234"));

@@ -369,17 +369,24 @@ fn text_field(form: &Pairs) -> Result<String, Response> {
     Ok(text)
 }
 
+/// The statement and the `text` field of a note or a reply.
+fn open_with_text(
+    state: &AppState,
+    session: &SessionView,
+    id: &str,
+    form: &Pairs,
+) -> Result<(SubmissionRecord, Arc<DeskIdentity>, String), Response> {
+    let (record, key) = open_record(state, session, id)?;
+    Ok((record, key, text_field(form)?))
+}
+
 pub async fn add_note(
     State(state): State<AppState>,
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (record, key) = match open_record(&state, &session, &id) {
+    let (record, key, text) = match open_with_text(&state, &session, &id, &form) {
         Ok(found) => found,
-        Err(r) => return r,
-    };
-    let text = match text_field(&form) {
-        Ok(t) => t,
         Err(r) => return r,
     };
     let note = triage::Note { author: session.account.to_string(), day: state.clock.today().to_string(), text };
@@ -391,12 +398,8 @@ pub async fn reply(
     Path(id): Path<String>,
     CsrfForm(session, form): CsrfForm<Pairs>,
 ) -> Response {
-    let (record, key) = match open_record(&state, &session, &id) {
+    let (record, key, text) = match open_with_text(&state, &session, &id, &form) {
         Ok(found) => found,
-        Err(r) => return r,
-    };
-    let text = match text_field(&form) {
-        Ok(t) => t,
         Err(r) => return r,
     };
     let mut recipients = match desk_recipients(&state, &record) {

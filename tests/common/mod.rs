@@ -36,6 +36,21 @@ pub fn assert_one_line_failure(o: &Output) -> String {
     lines[0].to_string()
 }
 
+/// Runs `testimony init` with the given paths.
+pub fn init(data: &Path, admin: &str, password_file: &Path, recovery_key_out: &Path) -> Output {
+    run(&[
+        "init",
+        "--data",
+        data.to_str().unwrap(),
+        "--admin",
+        admin,
+        "--password-file",
+        password_file.to_str().unwrap(),
+        "--recovery-key-out",
+        recovery_key_out.to_str().unwrap(),
+    ])
+}
+
 /// A scratch directory with a password file, and a data directory made by
 /// the real `testimony init`.
 pub struct Site {
