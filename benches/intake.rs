@@ -12,6 +12,7 @@ use testimony::clock::SystemClock;
 use testimony::config::IntakeLimits;
 use testimony::crypto::Password;
 use testimony::server::{self, AppState, Listeners};
+use testimony::storage::StatementRecords;
 use testimony::storage::Store;
 
 const CLIENTS: usize = 64;

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use testimony::case::WorkflowState;
 use testimony::clock::{Clock, SystemClock};
 use testimony::crypto::{self, Password, Salt};
 use testimony::search::{Query, SearchIndex};
-use testimony::storage::{Channel, Holder, Store, SubmissionRecord};
+use testimony::storage::{Channel, Holder, StatementRecords, Store, SubmissionRecord};
 
 const WORDS: [&str; 12] = [
     "camp",
@@ -67,7 +68,7 @@ fn main() {
             desk: desk.id.clone(),
             key_generation: 0,
             received: today,
-            state: if i % 5 == 0 { "in_review".into() } else { "received".into() },
+            state: if i % 5 == 0 { WorkflowState::InReview } else { WorkflowState::Received },
             channel: Channel::Web,
             statement: Some(sealed.clone()),
             identity: None,
@@ -79,6 +80,7 @@ fn main() {
             thread: vec![],
             triage: None,
             filed_by: None,
+            version: 0,
         };
         store.insert_submission(&record, &format!("lookup-{i}"), None).unwrap();
     }

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::audit::{Actor, AuditLog, Event, ExportKind, NewEntry};
 use crate::clock::SystemClock;
+use crate::storage::StatementRecords;
 use crate::storage::{Store, SubmissionRecord};
 
 pub const SOCKET: &str = "control.sock";

@@ -26,9 +26,11 @@
 //! record is written and flushed, and only then does the witness see a
 //! receipt.
 
+pub mod administration;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod case;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -41,5 +43,6 @@ pub mod intake;
 pub mod review;
 pub mod search;
 pub mod server;
+pub mod state;
 pub mod storage;
 pub mod web;

@@ -1,8 +1,13 @@
 //! The reviewers' index: decrypted summaries of the statements of unlocked
 //! desks, in memory only. A desk's index is built when a member signs in
-//! (on a blocking thread, with progress to show), kept current as
-//! statements arrive and change, and dropped when no member of the desk is
-//! signed in any more. Nothing in it is ever written anywhere.
+//! (on a blocking thread, with progress to show), kept current by the
+//! store's change feed ([`SearchIndex::apply`]: every committed change to
+//! a statement, whoever made it), and dropped when no member of the desk
+//! is signed in any more. Nothing in it is ever written anywhere.
+//!
+//! Each entry carries its record's version, and an older copy never
+//! replaces a newer one: a build that read a record before a change and
+//! inserts it after the change's event keeps the change.
 //!
 //! Search text is NFC, lower-cased where a script has case, and nothing
 //! else: distinct letters (Uyghur ھ, ە, ې, ى among them) are never folded
@@ -12,12 +17,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::case::documents::{self, IdentityDoc, StatementDoc, strings};
+use crate::case::triage::Triage;
+use crate::case::workflow::WorkflowState;
 use crate::clock::Day;
-use crate::crypto::{self, DeskIdentity};
-use crate::storage::{Channel, DeskId, Store, SubmissionRecord};
+use crate::crypto::DeskIdentity;
+use crate::storage::{ChangeKind, Channel, DeskId, StatementChange, StatementRecords, Store, SubmissionRecord};
 
 /// What the list shows and filters on, for one statement.
 #[derive(Clone, Debug)]
@@ -25,7 +32,7 @@ pub struct Entry {
     pub id: String,
     pub desk: DeskId,
     pub received: Day,
-    pub state: String,
+    pub state: WorkflowState,
     pub priority: String,
     pub flags: Vec<String>,
     pub labels: Vec<String>,
@@ -36,6 +43,8 @@ pub struct Entry {
     pub assigned_to: Option<String>,
     pub channel: Channel,
     pub unread: bool,
+    /// The record version this entry was made from.
+    pub version: u64,
     /// Folded text of everything written in it, for search.
     text: String,
 }
@@ -45,68 +54,59 @@ pub fn fold(text: &str) -> String {
     text.nfc().flat_map(char::to_lowercase).collect()
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
-}
-
 /// Decrypts one record into an entry (None if this key cannot open it).
 fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
-    let open = |sealed: &crypto::Sealed| -> Option<Value> {
-        let plain = crypto::open(sealed.as_bytes(), key).ok()?;
-        serde_json::from_slice(plain.as_bytes()).ok()
+    let statement: Option<StatementDoc> = match &record.statement {
+        Some(sealed) => Some(documents::open(sealed, key).ok()?),
+        None => None,
     };
-    let statement = match &record.statement {
-        Some(sealed) => open(sealed)?,
-        None => Value::Null,
-    };
-    let identity = record.identity.as_ref().and_then(open).unwrap_or(Value::Null);
-    let triage = record.triage.as_ref().and_then(open).unwrap_or(Value::Null);
-    let fields = &statement["fields"];
+    let identity: Option<IdentityDoc> = record.identity.as_ref().and_then(|s| documents::open(s, key).ok());
+    let triage: Triage = record.triage.as_ref().and_then(|s| documents::open(s, key).ok()).unwrap_or_default();
     let mut text = String::new();
-    for doc in [fields, &identity["fields"]] {
-        if let Some(map) = doc.as_object() {
-            for value in map.values() {
-                for s in strings(value) {
-                    text.push_str(&s);
-                    text.push('\n');
-                }
+    let fields = statement.iter().map(|d| &d.fields).chain(identity.iter().map(|d| &d.fields));
+    for map in fields {
+        for value in map.values() {
+            for s in strings(Some(value)) {
+                text.push_str(&s);
+                text.push('\n');
             }
         }
     }
-    if let Some(notes) = triage["notes"].as_array() {
-        for note in notes {
-            text.push_str(note["text"].as_str().unwrap_or(""));
-            text.push('\n');
-        }
+    for note in &triage.notes {
+        text.push_str(&note.text);
+        text.push('\n');
     }
-    for label in strings(&triage["labels"]) {
-        text.push_str(&label);
+    for label in &triage.labels {
+        text.push_str(label);
         text.push('\n');
     }
     text.push_str(&record.id);
+    let language = statement
+        .as_ref()
+        .map(|d| {
+            if d.text("statement_language").is_empty() {
+                d.form_language.clone()
+            } else {
+                d.text("statement_language").to_string()
+            }
+        })
+        .unwrap_or_default();
     Some(Entry {
         id: record.id.clone(),
         desk: record.desk.clone(),
         received: record.received,
-        state: record.state.clone(),
-        priority: triage["priority"].as_str().unwrap_or("normal").to_string(),
-        flags: strings(&triage["flags"]),
-        labels: strings(&triage["labels"]),
-        language: fields["statement_language"]
-            .as_str()
-            .or(statement["form_language"].as_str())
-            .unwrap_or("")
-            .to_string(),
-        communities: strings(&fields["community"]),
-        roles: strings(&fields["role"]),
+        state: record.state,
+        priority: triage.priority.clone(),
+        flags: triage.flags.iter().cloned().collect(),
+        labels: triage.labels.iter().cloned().collect(),
+        language,
+        communities: statement.as_ref().map(|d| d.codes("community")).unwrap_or_default(),
+        roles: statement.as_ref().map(|d| d.codes("role")).unwrap_or_default(),
         files: record.files.len(),
-        assigned_to: triage["assigned_to"].as_str().map(str::to_string),
+        assigned_to: triage.assigned_to.clone(),
         channel: record.channel,
         unread: record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness),
+        version: record.version,
         text: fold(&text),
     })
 }
@@ -220,33 +220,38 @@ impl SearchIndex {
         });
     }
 
+    /// Puts entries into a desk's index, keeping the newer of two copies.
     fn insert(&self, desk: &DeskId, entries: Vec<Entry>) {
         let mut map = self.desks.write().unwrap_or_else(|p| p.into_inner());
         if let Some(d) = map.get_mut(desk) {
             for e in entries {
-                d.entries.insert(e.id.clone(), e);
+                match d.entries.get(&e.id) {
+                    Some(existing) if existing.version > e.version => {}
+                    _ => {
+                        d.entries.insert(e.id.clone(), e);
+                    }
+                }
             }
         }
     }
 
-    /// Re-reads one statement into its desk's index, if that desk is indexed.
-    pub fn refresh(&self, store: &Store, id: &str) {
-        let Ok(Some(record)) = store.submission(id) else { return };
+    /// Follows one committed change (the store's change feed calls this
+    /// for every change to a statement, after it is durable).
+    pub fn apply(&self, change: &StatementChange) {
+        let record = &change.record;
+        if let ChangeKind::Moved { from } = &change.kind
+            && let Some(d) = self.desks.write().unwrap_or_else(|p| p.into_inner()).get_mut(from)
+        {
+            d.entries.remove(&record.id);
+        }
         let key = {
             let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
             map.get(&record.desk)
                 .and_then(|d| d.keys.iter().find(|(g, _)| *g == record.key_generation).map(|(_, k)| k.clone()))
         };
         let Some(key) = key else { return };
-        if let Some(entry) = summarize(&record, &key) {
+        if let Some(entry) = summarize(record, &key) {
             self.insert(&record.desk, vec![entry]);
-        }
-    }
-
-    /// Removes a statement from the index (moved to another desk).
-    pub fn forget(&self, desk: &DeskId, id: &str) {
-        if let Some(d) = self.desks.write().unwrap_or_else(|p| p.into_inner()).get_mut(desk) {
-            d.entries.remove(id);
         }
     }
 
@@ -302,8 +307,8 @@ impl SearchIndex {
                 if !matches {
                     continue;
                 }
-                *counts.entry(e.state.clone()).or_insert(0) += 1;
-                if q.state.is_empty() || e.state == q.state {
+                *counts.entry(e.state.code().to_string()).or_insert(0) += 1;
+                if q.state.is_empty() || e.state.code() == q.state {
                     hits.push(e);
                 }
             }

@@ -3,77 +3,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::audit::{Actor, AuditLog, Event, NewEntry};
-use crate::auth::AuthState;
-use crate::auth::session::Lifetimes;
-use crate::clock::Clock;
-use crate::config::IntakeLimits;
-use crate::intake::IntakeState;
-use crate::search::SearchIndex;
-use crate::storage::Store;
+use crate::audit::{Actor, Event, NewEntry};
 use crate::web::connections;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<Store>,
-    pub audit: Arc<AuditLog>,
-    pub clock: Arc<dyn Clock>,
-    pub intake: Arc<IntakeState>,
-    pub auth: Arc<AuthState>,
-    pub search: Arc<SearchIndex>,
-}
-
-impl AppState {
-    /// Opens the audit log of an open store (the store's lock makes this
-    /// process its only writer).
-    pub fn new(store: Store, clock: Arc<dyn Clock>, limits: IntakeLimits) -> Result<AppState, String> {
-        AppState::with_sessions(store, clock, limits, Lifetimes::default())
-    }
-
-    pub fn with_sessions(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        limits: IntakeLimits,
-        lifetimes: Lifetimes,
-    ) -> Result<AppState, String> {
-        let audit = AuditLog::open(&store, clock.clone()).map_err(|e| format!("cannot open the audit log: {e}"))?;
-        Ok(AppState::from_parts(store, audit, clock, limits, lifetimes))
-    }
-
-    /// Assembles a state from an already opened audit log. The server uses
-    /// [`AppState::with_sessions`]; tests use this to give it a log whose
-    /// disk fails on command.
-    pub fn from_parts(
-        store: Store,
-        audit: AuditLog,
-        clock: Arc<dyn Clock>,
-        limits: IntakeLimits,
-        lifetimes: Lifetimes,
-    ) -> AppState {
-        let intake = Arc::new(IntakeState::new(limits, clock.clone()));
-        let auth = Arc::new(AuthState::new(clock.clone(), lifetimes));
-        AppState {
-            store: Arc::new(store),
-            audit: Arc::new(audit),
-            clock,
-            intake,
-            auth,
-            search: Arc::new(SearchIndex::default()),
-        }
-    }
-
-    /// Moves witness events of past days into the audit log.
-    pub fn release_witness_events(&self) -> Result<usize, String> {
-        crate::audit::witness::release_due(&self.store, &self.audit, self.clock.today()).map_err(|e| e.to_string())
-    }
-}
+pub use crate::state::AppState;
 
 /// How often the server appends a signed checkpoint when records were
 /// written since the last one, so `audit checkpoint` is never far behind.
@@ -162,9 +100,7 @@ async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 let state = state.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    for account in state.auth.sessions.sweep() {
-                        let _ = state.audit.append(NewEntry::by(Actor::Account(account.to_string()), Event::SessionExpired));
-                    }
+                    state.admin.sessions_expired(state.auth.sessions.sweep());
                     state.search.retain(&state.auth.sessions.live_desks());
                 })
                 .await;

@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use testimony::storage::StatementRecords;
 
 use common::*;
 use reqwest::multipart::{Form, Part};

@@ -8,6 +8,7 @@ mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
+use testimony::storage::StatementRecords;
 
 use common::*;
 use reqwest::StatusCode;

@@ -81,6 +81,27 @@ impl NewEntry {
     }
 }
 
+/// Proof that an audit entry about `object` is durable: made only by
+/// [`AuditLog::append_before_release`], so a function that asks for one
+/// cannot run before its entry is in the log (DESIGN.md, promise 6).
+#[derive(Debug)]
+pub struct Permit {
+    object: Option<String>,
+}
+
+impl Permit {
+    /// Whether this permit was issued for `object` (a statement id).
+    pub fn covers(&self, object: &str) -> bool {
+        self.object.as_deref() == Some(object)
+    }
+
+    /// Whether it was issued for no particular object (an export across
+    /// many statements).
+    pub fn is_general(&self) -> bool {
+        self.object.is_none()
+    }
+}
+
 /// The file the log is written to; a trait so tests can make it fail like a
 /// full or read-only disk.
 pub trait LogFile: Send {
@@ -236,6 +257,16 @@ impl AuditLog {
     /// Appends one entry and returns once it is on disk.
     pub fn append(&self, entry: NewEntry) -> Result<(), AuditError> {
         self.submit(vec![Some(entry)])
+    }
+
+    /// Appends the entry that must precede a release of content (a view, a
+    /// download, an export) and returns the proof that it is on disk. The
+    /// functions that decrypt for a reader take this [`Permit`]; nothing
+    /// else can make one.
+    pub fn append_before_release(&self, entry: NewEntry) -> Result<Permit, AuditError> {
+        let object = entry.object.clone();
+        self.append(entry)?;
+        Ok(Permit { object })
     }
 
     /// Appends entries together, in order, and returns once all are on disk.

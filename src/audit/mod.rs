@@ -15,5 +15,5 @@ pub mod witness;
 
 pub use chain::{Body, Checkpoint, GENESIS, Record};
 pub use event::{Actor, Event, ExportKind, KINDS, Outcome, SignInFailure};
-pub use log::{AuditError, AuditLog, DEFAULT_CHECKPOINT_EVERY, LogFile, NewEntry, When, exists, log_path};
+pub use log::{AuditError, AuditLog, DEFAULT_CHECKPOINT_EVERY, LogFile, NewEntry, Permit, When, exists, log_path};
 pub use verify::{Summary, Tampered, VerifyError, read_records, verify_bytes, verify_file};

@@ -9,8 +9,15 @@
 //!   session's token (constant time); otherwise 403 and nothing changes.
 //! - [`same_origin_posts`]: refuses a POST whose `Origin` (or `Referer`)
 //!   names another site.
+//! - [`Statement`]: the statement named by the path's `{id}`, which the
+//!   signed-in account may act on, with the key that opens it; otherwise
+//!   404, the same for ids that do not exist.
+//! - [`DeskMember`], [`DeskSteward`]: the desk named by the path's `{id}`,
+//!   for one of its members (who holds its keys), or for those who may
+//!   take it away from someone (admins, and reviewers who are members).
 //!
-//! Handlers take these as arguments and never check sessions themselves.
+//! Handlers take these as arguments and never check sessions, roles or
+//! membership themselves.
 //! The cookie's value is never logged.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -20,9 +27,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 
-use crate::audit::{Actor, Event, NewEntry};
-use crate::server::AppState;
-use crate::storage::Role;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::Path;
+
+use crate::case::{Authorized, Reader};
+use crate::crypto::DeskIdentity;
+use crate::state::AppState;
+use crate::storage::{DeskId, Role};
 
 use super::session::{COOKIE, Lookup, SessionView};
 
@@ -57,11 +70,8 @@ impl FromRequestParts<AppState> for SignedIn {
                 Ok(SignedIn(view))
             }
             Err(Lookup::Expired(account)) => {
-                let audit = state.audit.clone();
-                let _ = tokio::task::spawn_blocking(move || {
-                    audit.append(NewEntry::by(Actor::Account(account.to_string()), Event::SessionExpired))
-                })
-                .await;
+                let admin = state.admin.clone();
+                let _ = tokio::task::spawn_blocking(move || admin.sessions_expired(vec![account])).await;
                 Err(to_login())
             }
             Err(Lookup::Unknown) => Err(to_login()),
@@ -78,6 +88,83 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let SignedIn(session) = SignedIn::from_request_parts(parts, state).await?;
         if session.role == Role::Admin { Ok(Admin(session)) } else { Err(crate::review::not_found_page()) }
+    }
+}
+
+impl SessionView {
+    /// The account and the desk keys this session holds, as the case layer
+    /// knows a reader.
+    pub fn reader(&self) -> Reader {
+        Reader::new(self.account.clone(), self.desks.clone())
+    }
+}
+
+/// The path parameter `name`, if the route has one.
+async fn path_param(parts: &mut Parts, state: &AppState, name: &str) -> Option<String> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await.ok()?;
+    params.get(name).cloned()
+}
+
+/// A statement the signed-in account may act on (the path's `{id}`).
+pub struct Statement(pub SessionView, pub Authorized);
+
+impl FromRequestParts<AppState> for Statement {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let SignedIn(session) = SignedIn::from_request_parts(parts, state).await?;
+        let id = path_param(parts, state, "id").await.unwrap_or_default();
+        match state.cases.authorize(session.reader(), &id) {
+            Ok(statement) => Ok(Statement(session, statement)),
+            Err(_) => Err(crate::review::not_found_page()),
+        }
+    }
+}
+
+/// A desk (the path's `{id}`) and its keys, for one of its members.
+pub struct DeskMember {
+    pub session: SessionView,
+    pub desk: DeskId,
+    pub keys: Vec<(u32, Arc<DeskIdentity>)>,
+}
+
+impl FromRequestParts<AppState> for DeskMember {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let SignedIn(session) = SignedIn::from_request_parts(parts, state).await?;
+        let desk = DeskId(path_param(parts, state, "id").await.unwrap_or_default());
+        // Only a member holds the keys; for anyone else they simply are
+        // not in the session.
+        match session.desks.get(&desk).cloned() {
+            Some(keys) => Ok(DeskMember { session, desk, keys }),
+            None => Err(crate::review::not_found_page()),
+        }
+    }
+}
+
+/// Whether an account may take a desk away from its members: admins, and
+/// reviewers who are members. An investigator who was given a desk cannot
+/// take it away from the reviewers.
+pub fn may_revoke(session: &SessionView, desk: &DeskId) -> bool {
+    session.role == Role::Admin || (session.role == Role::Reviewer && session.is_member(desk))
+}
+
+/// Whether an account may see who belongs to a desk: admins and members.
+pub fn sees_members(session: &SessionView, desk: &DeskId) -> bool {
+    session.role == Role::Admin || session.is_member(desk)
+}
+
+/// A desk (the path's `{id}`) for an account that may revoke its members.
+pub struct DeskSteward(pub SessionView, pub DeskId);
+
+impl FromRequestParts<AppState> for DeskSteward {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let SignedIn(session) = SignedIn::from_request_parts(parts, state).await?;
+        let desk = DeskId(path_param(parts, state, "id").await.unwrap_or_default());
+        if may_revoke(&session, &desk) { Ok(DeskSteward(session, desk)) } else { Err(crate::review::not_found_page()) }
     }
 }
 

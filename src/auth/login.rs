@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{Actor, Event, NewEntry, Outcome, SignInFailure};
 use crate::crypto::{self, KdfParams, Password, PersonalKeys, Salt};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::storage::{AccountName, AccountRecord, SIGN_IN_HISTORY, SignIn};
 
 use super::totp::TotpSecret;
@@ -91,20 +91,48 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
         Err(_) => return SignInOutcome::Unavailable,
     };
 
+    let state = state.clone();
+    let code = zeroize::Zeroizing::new(code.to_string());
+    tokio::task::spawn_blocking(move || finish(&state, &typed, name, record, keys, &code))
+        .await
+        .unwrap_or(SignInOutcome::Unavailable)
+}
+
+/// Everything after the derivation (blocking: it writes the account and
+/// the audit log). Every change to the account is applied to the record
+/// as stored, so a failed sign-in never undoes an admin's disable, a TOTP
+/// reset or a password change made meanwhile.
+fn finish(
+    state: &AppState,
+    typed: &str,
+    name: Option<AccountName>,
+    record: Option<AccountRecord>,
+    keys: Option<PersonalKeys>,
+    code: &str,
+) -> SignInOutcome {
+    let auth = &state.auth;
     let now = state.clock.now();
     let password_ok = match (&record, &keys) {
         (Some(record), Some(keys)) => !record.disabled && record.verifier.matches(&keys.verifier),
         _ => false,
     };
-    // The code is checked and its time step stored under one lock, reading
-    // the record afresh: two sign-ins racing with the same code cannot both
-    // pass.
+    // The code is checked and its time step stored under one lock, on the
+    // record as stored: two sign-ins racing with the same code cannot both
+    // pass, and a disable or password change meanwhile wins.
     let checked = match (password_ok, &name, keys) {
         (true, Some(name), Some(keys)) => {
             let _guard = auth.totp_guard.lock().unwrap_or_else(|p| p.into_inner());
-            match state.store.account(name) {
-                Ok(Some(mut fresh)) => match &fresh.totp {
-                    None => Some((keys, fresh, true)),
+            let verifier = keys.verifier.clone();
+            let mut must_enrol = false;
+            let stored = state.store.modify_account(name, |fresh| {
+                if fresh.disabled || !fresh.verifier.matches(&verifier) {
+                    return Err("changed".into());
+                }
+                match &fresh.totp {
+                    None => {
+                        must_enrol = true;
+                        Ok(())
+                    }
                     Some(sealed) => {
                         let secret = crypto::open(sealed.as_bytes(), &keys.identity)
                             .ok()
@@ -112,27 +140,35 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
                         match secret.and_then(|s| s.verify(fresh.name.as_str(), code, now.0, fresh.totp_last_step)) {
                             Some(step) => {
                                 fresh.totp_last_step = Some(step);
-                                if state.store.update_account(&fresh).is_err() {
-                                    return SignInOutcome::Unavailable;
-                                }
-                                Some((keys, fresh, false))
+                                Ok(())
                             }
-                            None => None,
+                            None => Err("wrong code".into()),
                         }
                     }
-                },
-                _ => None,
+                }
+            });
+            match stored {
+                Ok(fresh) => Some((keys, fresh, must_enrol)),
+                Err(crate::storage::ModifyError::Refused(_)) => None,
+                Err(crate::storage::ModifyError::Storage(e)) => {
+                    tracing::error!(error = %e, "cannot record a TOTP step");
+                    return SignInOutcome::Unavailable;
+                }
             }
         }
         _ => None,
     };
 
-    let Some((keys, mut record, must_enrol)) = checked else {
-        auth.throttle.failed(&typed);
+    let Some((keys, record, must_enrol)) = checked else {
+        auth.throttle.failed(typed);
         let known = record.as_ref().map(|r| &r.name);
-        if let Some(mut record) = record.clone() {
-            remember(&mut record, now.to_rfc3339(), false);
-            let _ = state.store.update_account(&record);
+        if let Some(name) = known
+            && let Err(e) = state.store.modify_account(name, |fresh| {
+                remember(fresh, now.to_rfc3339(), false);
+                Ok(())
+            })
+        {
+            tracing::error!(error = %e, "cannot record a failed sign-in");
         }
         if !audit_failure(state, known, SignInFailure::BadCredentials) {
             return SignInOutcome::Unavailable;
@@ -160,15 +196,20 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
     }
 
     // Audit first: no session without its entry.
-    if state.audit.append(NewEntry::by(Actor::Account(record.name.to_string()), Event::SignInSucceeded)).is_err() {
+    let entry = NewEntry::by(Actor::Account(record.name.to_string()), Event::SignInSucceeded);
+    if state.audit.append(entry.clone()).is_err() {
         return SignInOutcome::Unavailable;
     }
-    remember(&mut record, now.to_rfc3339(), true);
-    if let Err(e) = state.store.update_account(&record) {
+    let remembered = state.store.modify_account(&record.name, |fresh| {
+        remember(fresh, now.to_rfc3339(), true);
+        Ok(())
+    });
+    if let Err(e) = remembered {
         tracing::error!(error = %e, "cannot record a sign-in");
+        let _ = state.audit.append(entry.outcome(Outcome::Failed));
         return SignInOutcome::Unavailable;
     }
-    auth.throttle.succeeded(&typed);
+    auth.throttle.succeeded(typed);
     state.search.ensure(&state.store, &desks);
     let token = auth.sessions.create(record.name.clone(), record.role, desks, must_enrol);
     SignInOutcome::SignedIn(token)

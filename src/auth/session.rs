@@ -172,6 +172,15 @@ impl SessionStore {
         before - sessions.len()
     }
 
+    /// Ends every session of an account but one (a password change ends the
+    /// others: whoever else knew the old password is signed out).
+    pub fn end_others_of(&self, account: &AccountName, keep_token_hash: &str) -> usize {
+        let mut sessions = self.lock();
+        let before = sessions.len();
+        sessions.retain(|hash, s| &s.account != account || hash == keep_token_hash);
+        before - sessions.len()
+    }
+
     /// Removes a desk's keys from an account's live sessions (revocation).
     pub fn forget_desk(&self, account: &AccountName, desk: &DeskId) {
         for session in self.lock().values_mut().filter(|s| &s.account == account) {

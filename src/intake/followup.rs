@@ -16,20 +16,18 @@ use axum::extract::{Form, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::audit::{Event, witness};
-use crate::crypto::{self, Recipient, WitnessIdentity, seal_to};
+use crate::case::documents::Scope;
+use crate::case::receipt::{Parsed, Receipt};
+use crate::case::{CaseError, Cases, ConsentChange, WitnessCase};
 use crate::i18n::Tr;
-use crate::server::AppState;
-use crate::storage::{Author, SubmissionRecord, ThreadItem};
+use crate::state::AppState;
 use crate::web::render;
 
-use super::form::{CONSENT_TEXT_VERSION, FormValues};
-use super::receipt::{Parsed, Receipt};
+use super::form::FormValues;
 use super::schema::{self, FILE_SLOTS};
-use super::submit::{self, Upload};
+use super::submit;
 use super::{WitnessLang, message_page};
 
 /// The key under which all failed receipts count together.
@@ -37,13 +35,16 @@ const EVERYONE: &str = "";
 
 /// What a typed receipt led to.
 enum Access {
-    Open { record: Box<SubmissionRecord>, key: WitnessIdentity, receipt: Receipt },
+    Open { case: Box<WitnessCase>, receipt: Receipt },
     Mistyped,
     Unknown,
     Throttled(u64),
 }
 
-fn authenticate(state: &AppState, typed: &str) -> Result<Access, String> {
+/// Checks a typed receipt through the throttles, then opens its case.
+/// Blocking (a flushed store read on first use): called from
+/// `spawn_blocking`.
+fn authenticate(state: &AppState, typed: &str) -> Result<Access, CaseError> {
     let intake = &state.intake;
     if !intake.receipt_failures.allows(EVERYONE) {
         return Ok(Access::Throttled(intake.receipt_failures.retry_after(EVERYONE)));
@@ -52,15 +53,12 @@ fn authenticate(state: &AppState, typed: &str) -> Result<Access, String> {
     let Some(receipt) = receipt.filter(|_| parsed == Parsed::Receipt) else {
         return Ok(Access::Mistyped);
     };
-    let lookup = receipt.lookup(&state.store.receipt_lookup_key().map_err(|e| e.to_string())?);
+    let lookup = receipt.lookup(&state.store.receipt_lookup_key()?);
     if !intake.receipt_attempts.take(&lookup) {
         return Ok(Access::Throttled(intake.receipt_attempts.retry_after(&lookup)));
     }
-    match state.store.submission_by_receipt(&lookup).map_err(|e| e.to_string())? {
-        Some(record) => {
-            let key = receipt.witness_identity(&record.witness_salt);
-            Ok(Access::Open { record: Box::new(record), key, receipt })
-        }
+    match state.cases.open_by_receipt(&receipt)? {
+        Some(case) => Ok(Access::Open { case: Box::new(case), receipt }),
         None => {
             intake.receipt_failures.take(EVERYONE);
             Ok(Access::Unknown)
@@ -154,67 +152,27 @@ impl Drop for CasePage {
     }
 }
 
-fn open_json(sealed: &crypto::Sealed, key: &WitnessIdentity) -> Option<Value> {
-    let plain = crypto::open(sealed.as_bytes(), key).ok()?;
-    serde_json::from_slice(plain.as_bytes()).ok()
-}
-
 /// The consent levels a witness can change here: scope/recipient, field.
-const CHANGEABLE: [(&str, &str, &str, &schema::Vocab); 6] = [
-    ("share", "partners", "consent_partners", &schema::PARTNER_LEVEL),
-    ("share", "official_bodies", "consent_official", &schema::PARTNER_LEVEL),
-    ("aggregate_statistics", "organization", "consent_aggregate", &schema::YES_NO),
-    ("public_use", "public", "consent_public", &schema::PUBLIC_USE),
-    ("testify_publicly", "organization", "testify_publicly", &schema::TESTIFY),
-    ("contact_again", "organization", "contact_again", &schema::YES_NO),
+const CHANGEABLE: [(Scope, &str, &str, &schema::Vocab); 6] = [
+    (Scope::Share, "partners", "consent_partners", &schema::PARTNER_LEVEL),
+    (Scope::Share, "official_bodies", "consent_official", &schema::PARTNER_LEVEL),
+    (Scope::AggregateStatistics, "organization", "consent_aggregate", &schema::YES_NO),
+    (Scope::PublicUse, "public", "consent_public", &schema::PUBLIC_USE),
+    (Scope::TestifyPublicly, "organization", "testify_publicly", &schema::TESTIFY),
+    (Scope::ContactAgain, "organization", "contact_again", &schema::YES_NO),
 ];
 
-fn current_consent(record: &SubmissionRecord, key: &WitnessIdentity) -> Vec<Value> {
-    record
-        .consent
-        .last()
-        .and_then(|sealed| open_json(sealed, key))
-        .and_then(|doc| doc.get("records").and_then(Value::as_array).cloned())
-        .unwrap_or_default()
-}
-
-fn level_of(records: &[Value], scope: &str, recipient: &str) -> String {
-    records
-        .iter()
-        .find(|r| r["scope"] == scope && r["recipient"] == recipient && r["revoked_at"].is_null())
-        .and_then(|r| r["level"].as_str())
-        .unwrap_or("no")
-        .to_string()
-}
-
-fn case_page(
-    t: Tr,
-    record: &SubmissionRecord,
-    key: &WitnessIdentity,
-    receipt: &Receipt,
-    notice: Option<String>,
-) -> Response {
-    let items = record
-        .thread
-        .iter()
-        .filter_map(|item| {
-            let doc = open_json(&item.message, key)?;
-            Some(ShownItem {
-                from_reviewer: item.author == Author::Reviewer,
-                day: item.day.to_string(),
-                text: doc["text"].as_str().unwrap_or("").to_string(),
-                files: doc["files"]
-                    .as_array()
-                    .map(|fs| fs.iter().filter_map(|f| f["name"].as_str().map(str::to_string)).collect())
-                    .unwrap_or_default(),
-            })
-        })
+fn case_page(t: Tr, case: &WitnessCase, receipt: &Receipt, notice: Option<String>) -> Response {
+    let view = case.view();
+    let items = view
+        .items
+        .into_iter()
+        .map(|item| ShownItem { from_reviewer: item.from_reviewer, day: item.day, text: item.text, files: item.files })
         .collect();
-    let records = current_consent(record, key);
     let consent = CHANGEABLE
         .iter()
         .map(|(scope, recipient, field, vocab)| {
-            let level = level_of(&records, scope, recipient);
+            let level = view.consent.level_or_no(*scope, recipient);
             let options = vocab
                 .codes
                 .iter()
@@ -226,9 +184,9 @@ fn case_page(
     render::page(&CasePage {
         t,
         receipt: receipt.grouped().to_string(),
-        state_text: t.t(&format!("state-{}", record.state)),
-        received: record.received.to_string(),
-        withdrawn: record.state == "withdrawn",
+        state_text: t.t(&format!("state-{}", view.state.code())),
+        received: view.received,
+        withdrawn: case.is_withdrawn(),
         items,
         consent,
         file_slots: (0..FILE_SLOTS).collect(),
@@ -236,18 +194,26 @@ fn case_page(
     })
 }
 
-/// Runs `action` on an opened case, or answers as `refused` does.
+/// Runs `action` on an opened case, on a blocking thread (it reads and
+/// writes the store), or answers as `refused` does.
 async fn with_case(
     state: &AppState,
     t: Tr,
-    typed: &str,
-    action: impl FnOnce(Box<SubmissionRecord>, WitnessIdentity, Receipt) -> Response,
+    typed: zeroize::Zeroizing<String>,
+    action: impl FnOnce(&Cases, &mut WitnessCase, &Receipt) -> Response + Send + 'static,
 ) -> Response {
-    match authenticate(state, typed) {
-        Ok(Access::Open { record, key, receipt }) => action(record, key, receipt),
+    let state = state.clone();
+    let done = tokio::task::spawn_blocking(move || match authenticate(&state, &typed) {
+        Ok(Access::Open { mut case, receipt }) => action(&state.cases, &mut case, &receipt),
         Ok(other) => refused(t, &other),
         Err(e) => failed(t, e),
-    }
+    })
+    .await;
+    done.unwrap_or_else(|e| failed(t, e))
+}
+
+fn typed(receipt: &str) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(receipt.to_string())
 }
 
 pub async fn open(
@@ -256,21 +222,10 @@ pub async fn open(
     form: Result<Form<ReceiptForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else { return broken(t) };
-    let store = state.store.clone();
-    with_case(&state, t, &form.receipt, |record, key, receipt| {
-        let page = case_page(t, &record, &key, &receipt, None);
+    with_case(&state, t, typed(&form.receipt), move |cases, case, receipt| {
+        let page = case_page(t, case, receipt, None);
         // Replies are now read: mark them, so reviewers can see it.
-        if record.thread.iter().any(|i| i.author == Author::Reviewer && i.unread) {
-            let marked = store.modify_submission(&record.id, &[], |fresh| {
-                for item in fresh.thread.iter_mut().filter(|i| i.author == Author::Reviewer) {
-                    item.unread = false;
-                }
-                Ok(())
-            });
-            if let Err(e) = marked {
-                tracing::error!(error = %e, "could not mark replies read");
-            }
-        }
+        cases.replies_read(case);
         page
     })
     .await
@@ -284,45 +239,6 @@ pub struct AnswerForm {
     message: String,
 }
 
-/// The recipients of thread items: the case's desk key, recovery, witness.
-fn thread_recipients(state: &AppState, record: &SubmissionRecord) -> Result<Vec<Recipient>, String> {
-    let desk = state.store.desk(&record.desk).map_err(|e| e.to_string())?.ok_or("the case's desk is missing")?;
-    let key =
-        desk.keys.iter().find(|k| k.generation == record.key_generation).ok_or("the case's desk key is missing")?;
-    let recovery = state.store.server().map_err(|e| e.to_string())?.recovery_recipient;
-    Ok(vec![key.recipient.clone(), recovery, record.witness_recipient.clone()])
-}
-
-/// Adds a witness's message (and any files it brought) to the current
-/// record, refusing if the statement was withdrawn meanwhile.
-fn add_to_thread(
-    state: &AppState,
-    record: &mut SubmissionRecord,
-    doc: &Value,
-    event: Event,
-    files: Vec<crate::storage::FileRecord>,
-) -> Result<(), String> {
-    let today = state.clock.today();
-    let event = witness::deferred(today, event, &record.id);
-    let updated = state
-        .store
-        .modify_submission(&record.id, &[event], |fresh| {
-            if fresh.state == "withdrawn" {
-                return Err("the statement was withdrawn".into());
-            }
-            let recipients = thread_recipients(state, fresh)?;
-            let to: Vec<&Recipient> = recipients.iter().collect();
-            let message = seal_to(doc.to_string().as_bytes(), &to).map_err(|e| e.to_string())?;
-            fresh.thread.push(ThreadItem { author: Author::Witness, day: today, message, unread: true });
-            fresh.files.extend(files.iter().cloned());
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-    *record = updated;
-    state.search.refresh(&state.store, &record.id);
-    Ok(())
-}
-
 pub async fn answer(
     State(state): State<AppState>,
     WitnessLang(t): WitnessLang,
@@ -331,24 +247,18 @@ pub async fn answer(
     let Ok(Form(form)) = form else { return broken(t) };
     let text: String =
         unicode_normalization::UnicodeNormalization::nfc(form.message.replace("\r\n", "\n").as_str()).collect();
-    with_case(&state, t, &form.receipt, |mut record, key, receipt| {
-        if record.state == "withdrawn" {
-            return case_page(t, &record, &key, &receipt, None);
+    with_case(&state, t, typed(&form.receipt), move |cases, case, receipt| {
+        if case.is_withdrawn() {
+            return case_page(t, case, receipt, None);
         }
         let chars = text.chars().count();
         if text.trim().is_empty() || chars > schema::MEDIUM {
             let why =
                 if chars > schema::MEDIUM { t.t1("e-too-long", "max", schema::MEDIUM) } else { t.t("answer-empty") };
-            return case_page(t, &record, &key, &receipt, Some(why));
+            return case_page(t, case, receipt, Some(why));
         }
-        match add_to_thread(
-            &state,
-            &mut record,
-            &json!({ "kind": "answer", "text": text }),
-            Event::WitnessFollowUp,
-            vec![],
-        ) {
-            Ok(()) => case_page(t, &record, &key, &receipt, Some(t.t("answer-sent"))),
+        match cases.answer(case, text) {
+            Ok(()) => case_page(t, case, receipt, Some(t.t("answer-sent"))),
             Err(e) => failed(t, e),
         }
     })
@@ -374,17 +284,21 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
         },
         _ => return broken(t),
     };
-    let (mut record, key, receipt) = match authenticate(&state, &typed) {
-        Ok(Access::Open { record, key, receipt }) => (record, key, receipt),
-        Ok(other) => return refused(t, &other),
+    let opened = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || authenticate(&state, &typed)).await
+    };
+    let (mut case, receipt) = match opened {
+        Ok(Ok(Access::Open { case, receipt })) => (case, receipt),
+        Ok(Ok(other)) => return refused(t, &other),
+        Ok(Err(e)) => return failed(t, e),
         Err(e) => return failed(t, e),
     };
-    if record.state == "withdrawn" {
-        return case_page(t, &record, &key, &receipt, None);
+    if case.is_withdrawn() {
+        return case_page(t, &case, &receipt, None);
     }
-    let recipients = match thread_recipients(&state, &record) {
-        // Files are sealed to the desk and recovery only, like the originals.
-        Ok(r) => r[..2].to_vec(),
+    let recipients = match state.cases.file_recipients(&case) {
+        Ok(r) => r,
         Err(e) => return failed(t, e),
     };
     let received = match submit::receive(&state, multipart, &recipients).await {
@@ -392,34 +306,21 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
         Err(refusal) => return submit::refusal_page(t, refusal, &limits),
     };
     if received.uploads.is_empty() {
-        return case_page(t, &record, &key, &receipt, Some(t.t("files-none")));
+        return case_page(t, &case, &receipt, Some(t.t("files-none")));
     }
     if let Some(problem) = metadata_problem(&received.values) {
-        return case_page(t, &record, &key, &receipt, Some(t.t(problem)));
+        return case_page(t, &case, &receipt, Some(t.t(problem)));
     }
-    let store = state.store.clone();
-    let today = state.clock.today();
-    let first = record.files.len() + 1;
-    let uploads: Vec<Upload> = received.uploads;
-    let committed =
-        match tokio::task::spawn_blocking(move || submit::commit_uploads(&store, uploads, today, first)).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return failed(t, e),
-            Err(e) => return failed(t, e),
-        };
-    let doc = json!({ "kind": "files", "text": "", "files": committed.docs });
-    let objects: Vec<_> =
-        committed.records.iter().flat_map(|f| std::iter::once(f.object.clone()).chain(f.cleaned.clone())).collect();
-    match add_to_thread(&state, &mut record, &doc, Event::WitnessFollowUp, committed.records) {
-        Ok(()) => case_page(t, &record, &key, &receipt, Some(t.t("files-added"))),
-        Err(e) => {
-            // Not recorded (withdrawn meanwhile, or a failure): the files
-            // must not stay behind.
-            for object in objects {
-                let _ = state.store.objects().remove(&object);
-            }
-            failed(t, e)
-        }
+    let cases = state.cases.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let added = cases.add_files(&mut case, received.uploads);
+        (case, added)
+    })
+    .await;
+    match done {
+        Ok((case, Ok(_))) => case_page(t, &case, &receipt, Some(t.t("files-added"))),
+        Ok((_, Err(e))) => failed(t, e),
+        Err(e) => failed(t, e),
     }
 }
 
@@ -460,36 +361,22 @@ impl ConsentForm {
             _ => &self.contact_again,
         }
     }
-}
 
-/// The next consent record: changed scopes are revoked and granted anew
-/// (never rewritten), so the history of what was agreed stays visible.
-fn next_consent(records: &[Value], changes: &[(&str, &str, String)], today: &str) -> Vec<Value> {
-    let mut next: Vec<Value> = records.to_vec();
-    for (scope, recipient, level) in changes {
-        let current = level_of(records, scope, recipient);
-        if current == *level {
-            continue;
-        }
-        for r in next.iter_mut() {
-            if r["scope"] == *scope && r["recipient"] == *recipient && r["revoked_at"].is_null() {
-                r["revoked_at"] = json!(today);
+    /// The answers given, checked against their vocabularies.
+    fn changes(&self) -> Result<Vec<ConsentChange>, ()> {
+        let mut changes = Vec::new();
+        for (scope, recipient, field, vocab) in CHANGEABLE {
+            let chosen = self.chosen(field);
+            if chosen.is_empty() {
+                continue;
             }
+            if !vocab.contains(chosen) {
+                return Err(());
+            }
+            changes.push(ConsentChange { scope, recipient, level: chosen.to_string() });
         }
-        next.push(json!({
-            "scope": scope, "recipient": recipient, "level": level,
-            "granted_at": today, "text_version": CONSENT_TEXT_VERSION, "revoked_at": null,
-        }));
+        Ok(changes)
     }
-    next
-}
-
-fn seal_consent(state: &AppState, record: &mut SubmissionRecord, records: Vec<Value>) -> Result<(), String> {
-    let recipients = thread_recipients(state, record)?;
-    let to: Vec<&Recipient> = recipients.iter().collect();
-    let doc = json!({ "format": "testimony-consent-v1", "records": records });
-    record.consent.push(seal_to(doc.to_string().as_bytes(), &to).map_err(|e| e.to_string())?);
-    Ok(())
 }
 
 pub async fn change_consent(
@@ -498,40 +385,17 @@ pub async fn change_consent(
     form: Result<Form<ConsentForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else { return broken(t) };
-    with_case(&state, t, &form.receipt, |mut record, key, receipt| {
-        if record.state == "withdrawn" {
-            return case_page(t, &record, &key, &receipt, None);
+    let changes = form.changes();
+    with_case(&state, t, typed(&form.receipt), move |cases, case, receipt| {
+        if case.is_withdrawn() {
+            return case_page(t, case, receipt, None);
         }
-        let mut changes = Vec::new();
-        for (scope, recipient, field, vocab) in CHANGEABLE {
-            let chosen = form.chosen(field);
-            if chosen.is_empty() {
-                continue;
-            }
-            if !vocab.contains(chosen) {
-                return case_page(t, &record, &key, &receipt, Some(t.t("e-invalid-choice")));
-            }
-            changes.push((scope, recipient, chosen.to_string()));
-        }
-        let today = state.clock.today();
-        let records = current_consent(&record, &key);
-        if next_consent(&records, &changes, &today.to_string()).len() == records.len() {
-            return case_page(t, &record, &key, &receipt, Some(t.t("consent-unchanged")));
-        }
-        let event = witness::deferred(today, Event::ConsentChanged, &record.id);
-        // Applied to the current record: the consent as it is now.
-        let updated = state.store.modify_submission(&record.id, &[event], |fresh| {
-            if fresh.state == "withdrawn" {
-                return Err("the statement was withdrawn".into());
-            }
-            let next = next_consent(&current_consent(fresh, &key), &changes, &today.to_string());
-            seal_consent(&state, fresh, next)
-        });
-        match updated {
-            Ok(fresh) => {
-                *record = fresh;
-                case_page(t, &record, &key, &receipt, Some(t.t("consent-saved")))
-            }
+        let Ok(changes) = changes else {
+            return case_page(t, case, receipt, Some(t.t("e-invalid-choice")));
+        };
+        match cases.change_consent(case, &changes) {
+            Ok(true) => case_page(t, case, receipt, Some(t.t("consent-saved"))),
+            Ok(false) => case_page(t, case, receipt, Some(t.t("consent-unchanged"))),
             Err(e) => failed(t, e),
         }
     })
@@ -552,55 +416,18 @@ pub async fn withdraw(
     form: Result<Form<WithdrawForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else { return broken(t) };
-    with_case(&state, t, &form.receipt, |mut record, key, receipt| {
-        if record.state == "withdrawn" {
-            return case_page(t, &record, &key, &receipt, None);
+    let confirmed = form.confirm == "yes";
+    with_case(&state, t, typed(&form.receipt), move |cases, case, receipt| {
+        if case.is_withdrawn() {
+            return case_page(t, case, receipt, None);
         }
-        if form.confirm != "yes" {
-            return case_page(t, &record, &key, &receipt, Some(t.t("withdraw-confirm-needed")));
+        if !confirmed {
+            return case_page(t, case, receipt, Some(t.t("withdraw-confirm-needed")));
         }
-        let today = state.clock.today();
-        let events = [
-            witness::deferred(today, Event::ConsentWithdrawn, &record.id),
-            // The purge itself is recorded too, by day, like the withdrawal.
-            witness::deferred(today, Event::PurgeDone, &record.id),
-        ];
-        // Purge the current record: everything the witness sent or said
-        // goes; it keeps only its id, day, state and the consent history.
-        let mut objects = Vec::new();
-        let purged = state.store.modify_submission(&record.id, &events, |fresh| {
-            let revoked: Vec<Value> = current_consent(fresh, &key)
-                .into_iter()
-                .map(|mut r| {
-                    if r["revoked_at"].is_null() {
-                        r["revoked_at"] = json!(today.to_string());
-                    }
-                    r
-                })
-                .collect();
-            seal_consent(&state, fresh, revoked)?;
-            objects =
-                fresh.files.iter().flat_map(|f| std::iter::once(f.object.clone()).chain(f.cleaned.clone())).collect();
-            fresh.statement = None;
-            fresh.identity = None;
-            fresh.manifest = None;
-            fresh.triage = None;
-            fresh.files.clear();
-            fresh.thread.clear();
-            fresh.state = "withdrawn".into();
-            Ok(())
-        });
-        match purged {
-            Ok(fresh) => *record = fresh,
-            Err(e) => return failed(t, e),
+        match cases.withdraw(case) {
+            Ok(()) => case_page(t, case, receipt, Some(t.t("withdrawn-done"))),
+            Err(e) => failed(t, e),
         }
-        for object in objects {
-            if let Err(e) = state.store.objects().remove(&object) {
-                tracing::error!(error = %e, "could not remove a withdrawn file");
-            }
-        }
-        state.search.refresh(&state.store, &record.id);
-        case_page(t, &record, &key, &receipt, Some(t.t("withdrawn-done")))
     })
     .await
 }
@@ -611,23 +438,18 @@ pub async fn manifest(
     form: Result<Form<ReceiptForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else { return broken(t) };
-    with_case(&state, t, &form.receipt, |record, key, receipt| {
-        let Some(sealed) = record.manifest.as_ref() else {
-            return case_page(t, &record, &key, &receipt, Some(t.t("manifest-gone")));
+    with_case(&state, t, typed(&form.receipt), move |_, case, receipt| {
+        let Some(plain) = case.manifest() else {
+            return case_page(t, case, receipt, Some(t.t("manifest-gone")));
         };
-        match crypto::open(sealed.as_bytes(), &key) {
-            Ok(plain) => {
-                let name = format!("attachment; filename=\"testimony-manifest-{}.json\"", &record.id[..12]);
-                let mut response = plain.as_bytes().to_vec().into_response();
-                let headers = response.headers_mut();
-                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                if let Ok(v) = HeaderValue::from_str(&name) {
-                    headers.insert(header::CONTENT_DISPOSITION, v);
-                }
-                response
-            }
-            Err(e) => failed(t, e),
+        let name = format!("attachment; filename=\"testimony-manifest-{}.json\"", &case.id()[..12]);
+        let mut response = plain.as_bytes().to_vec().into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            headers.insert(header::CONTENT_DISPOSITION, v);
         }
+        response
     })
     .await
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroize;
 
+use crate::case::documents::{ConsentRecord, Scope};
 use crate::clock::Day;
 
 use super::schema::{self, Kind};
@@ -186,37 +187,35 @@ pub fn is_identity_field(name: &str) -> bool {
 
 /// The consent scopes of the form, as data (DOMAIN.md part 11): scope,
 /// recipient, level. A scope not answered is recorded as not granted.
-pub fn consent_records(values: &FormValues, today: Day) -> Vec<Value> {
+pub fn consent_records(values: &FormValues, today: Day) -> Vec<ConsentRecord> {
     let answered = |name: &str, default: &str| -> String {
         let v = values.text(name);
         if v.is_empty() { default.to_string() } else { v.to_string() }
     };
     let scopes = [
         (
-            "store_and_review",
+            Scope::StoreAndReview,
             "organization",
             if values.has("consent_store", "yes") { "yes".to_string() } else { "no".into() },
         ),
-        ("share", "partners", answered("consent_partners", "no")),
-        ("share", "official_bodies", answered("consent_official", "no")),
-        ("aggregate_statistics", "organization", answered("consent_aggregate", "no")),
-        ("public_use", "public", answered("consent_public", "no")),
-        ("testify_publicly", "organization", answered("testify_publicly", "no")),
-        ("identify_as", "public", answered("identify_as", "code")),
-        ("contact_again", "organization", answered("contact_again", "no")),
-        ("ask_again_months", "organization", answered("ask_again", "never")),
+        (Scope::Share, "partners", answered("consent_partners", "no")),
+        (Scope::Share, "official_bodies", answered("consent_official", "no")),
+        (Scope::AggregateStatistics, "organization", answered("consent_aggregate", "no")),
+        (Scope::PublicUse, "public", answered("consent_public", "no")),
+        (Scope::TestifyPublicly, "organization", answered("testify_publicly", "no")),
+        (Scope::IdentifyAs, "public", answered("identify_as", "code")),
+        (Scope::ContactAgain, "organization", answered("contact_again", "no")),
+        (Scope::AskAgainMonths, "organization", answered("ask_again", "never")),
     ];
     scopes
         .into_iter()
-        .map(|(scope, recipient, level)| {
-            json!({
-                "scope": scope,
-                "recipient": recipient,
-                "level": level,
-                "granted_at": today.to_string(),
-                "text_version": CONSENT_TEXT_VERSION,
-                "revoked_at": null,
-            })
+        .map(|(scope, recipient, level)| ConsentRecord {
+            scope,
+            recipient: recipient.to_string(),
+            level,
+            granted_at: today.to_string(),
+            text_version: CONSENT_TEXT_VERSION.to_string(),
+            revoked_at: None,
         })
         .collect()
 }

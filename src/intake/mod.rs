@@ -6,13 +6,14 @@
 //!
 //! - `schema`: the form as data; `form`: submitted values and validation;
 //! - `submit`: `GET/POST /submit` and the receipt page;
-//! - `upload`: one file sealed as it streams; `receipt`, `manifest`;
+//! - `upload`: one file sealed as it streams;
 //! - `followup`: `GET/POST /followup` and what a witness can do there.
+//!
+//! Handlers parse and render; filing and everything a witness does later
+//! is the case layer's (`crate::case`).
 
 pub mod followup;
 pub mod form;
-pub mod manifest;
-pub mod receipt;
 pub mod schema;
 pub mod submit;
 pub mod upload;
@@ -34,7 +35,11 @@ use tokio::sync::Semaphore;
 use crate::clock::Clock;
 use crate::config::IntakeLimits;
 use crate::i18n::{self, Tr};
-use crate::server::AppState;
+use crate::state::AppState;
+
+/// The receipt and the evidence manifest belong to the case layer; these
+/// names stay for the command line and the tests.
+pub use crate::case::{manifest, receipt};
 use crate::web::throttle::Throttle;
 use crate::web::{self, render};
 

@@ -14,21 +14,16 @@ use askama::Template;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
-use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
-use crate::audit::{Event, witness};
-use crate::crypto::{Recipient, Salt, hex, random_hex_id, seal_to};
+use crate::case::{Filed, FiledFile, Intake, NewFile, NewStatement};
+use crate::crypto::Recipient;
 use crate::i18n::Tr;
-use crate::server::AppState;
-use crate::storage::{Channel, FileRecord, SubmissionRecord};
+use crate::state::AppState;
 use crate::web::render;
 
 use super::form::{self, FormValues, Problems};
-use super::manifest::{self, Digest, FileDigest, Manifest, SignedManifest};
-use super::receipt::Receipt;
 use super::schema::{self, FILE_SLOTS, PARTS, Part};
-use super::upload::{FileSink, SealedFile};
+use super::upload::FileSink;
 use super::view::FormView;
 use super::{IntakeState, WitnessLang, message_page};
 
@@ -133,19 +128,10 @@ pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::Inta
     response
 }
 
-/// A file as received, sealed but not yet committed.
-pub(crate) struct Upload {
-    pub slot: usize,
-    pub name: String,
-    pub declared_type: String,
-    pub metadata_choice: String,
-    pub sealed: SealedFile,
-}
-
 /// Everything a multipart body carried.
 pub(crate) struct Received {
     pub values: FormValues,
-    pub uploads: Vec<Upload>,
+    pub uploads: Vec<NewFile>,
     /// Names of files whose slots were filled, for "choose these again".
     pub file_names: Vec<String>,
 }
@@ -153,9 +139,7 @@ pub(crate) struct Received {
 /// Checks that a new upload may start: a free slot and enough disk.
 pub(crate) fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
     let permit = state.intake.upload_slots.clone().try_acquire_owned().map_err(|_| Refusal::Busy)?;
-    let free = rustix::fs::statvfs(state.store.dir())
-        .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-        .map_err(|_| Refusal::Failed)?;
+    let free = state.store.free_space().map_err(|_| Refusal::Failed)?;
     if free < state.intake.limits.min_free_disk_bytes {
         return Err(Refusal::DiskLow);
     }
@@ -242,7 +226,7 @@ pub(crate) async fn receive_fields(
                 Refusal::Failed
             })?;
             received.file_names.push(file_name.clone());
-            received.uploads.push(Upload {
+            received.uploads.push(NewFile {
                 slot: this_slot,
                 name: file_name,
                 declared_type,
@@ -270,12 +254,21 @@ pub(crate) async fn receive_fields(
     Ok(received)
 }
 
+impl Received {
+    /// The statement as the case layer files it.
+    pub(crate) fn into_statement(self, form_language: &'static str, today: crate::clock::Day) -> NewStatement {
+        let (fields, identity_fields) = form::documents(&self.values);
+        let consent = form::consent_records(&self.values, today);
+        NewStatement { fields, identity_fields, consent, files: self.uploads, form_language }
+    }
+}
+
 pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, request: Request) -> Response {
     let _permit = match admit(&state) {
         Ok(permit) => permit,
         Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
     };
-    let target = match desk_target(&state) {
+    let target = match state.cases.intake_target() {
         Ok(target) => target,
         Err(e) => {
             tracing::error!(error = %e, "cannot find the default desk");
@@ -303,15 +296,10 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
             &state.intake,
         );
     }
-    let store = state.store.clone();
-    let today = state.clock.today();
-    let lang = t.lang.code();
-    let stored = tokio::task::spawn_blocking(move || {
-        let filing = Filing { id: random_hex_id(), today, form_language: lang, channel: Channel::Web, filed_by: None };
-        store_submission(&store, target, received, filing)
-    })
-    .await;
-    match stored {
+    let cases = state.cases.clone();
+    let statement = received.into_statement(t.lang.code(), state.clock.today());
+    let filed = tokio::task::spawn_blocking(move || cases.file(target, statement, Intake::Web)).await;
+    match filed {
         Ok(Ok(done)) => receipt_page(t, &done),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "storing a submission failed");
@@ -319,187 +307,6 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
         }
         Err(_) => refusal_page(t, Refusal::Failed, &state.intake.limits),
     }
-}
-
-/// Where new statements go: the default desk's current key, and recovery.
-#[derive(Clone)]
-pub(crate) struct DeskTarget {
-    pub desk: crate::storage::DeskId,
-    pub generation: u32,
-    pub desk_recipient: Recipient,
-    pub recovery: Recipient,
-}
-
-impl DeskTarget {
-    pub fn recipients(&self) -> Vec<Recipient> {
-        vec![self.desk_recipient.clone(), self.recovery.clone()]
-    }
-}
-
-pub(crate) fn desk_target(state: &AppState) -> Result<DeskTarget, String> {
-    let server = state.store.server().map_err(|e| e.to_string())?;
-    let desk = state.store.desk(&server.default_desk).map_err(|e| e.to_string())?.ok_or("no default desk")?;
-    let key = desk.current_key().ok_or("the default desk has no key")?;
-    Ok(DeskTarget {
-        desk: desk.id.clone(),
-        generation: key.generation,
-        desk_recipient: key.recipient.clone(),
-        recovery: server.recovery_recipient,
-    })
-}
-
-/// What the receipt page shows.
-pub(crate) struct Stored {
-    pub receipt: Receipt,
-    pub id: String,
-    pub day: String,
-    pub manifest: SignedManifest,
-    pub files: Vec<(usize, String, u64, String)>,
-}
-
-/// Files made durable: their records, their sealed descriptions, their
-/// manifest entries, and what the witness is shown.
-pub(crate) struct Committed {
-    pub records: Vec<FileRecord>,
-    pub docs: Vec<Value>,
-    pub digests: Vec<FileDigest>,
-    pub shown: Vec<(usize, String, u64, String)>,
-}
-
-/// Commits sealed uploads (fsync, rename), numbering them from `first_index`.
-pub(crate) fn commit_uploads(
-    store: &crate::storage::Store,
-    uploads: Vec<Upload>,
-    today: crate::clock::Day,
-    first_index: usize,
-) -> Result<Committed, String> {
-    let mut out = Committed { records: Vec::new(), docs: Vec::new(), digests: Vec::new(), shown: Vec::new() };
-    for (offset, upload) in uploads.into_iter().enumerate() {
-        let index = first_index + offset;
-        let Upload { slot, name, declared_type, metadata_choice, sealed } = upload;
-        let original = store.objects().commit(sealed.original).map_err(|e| e.to_string())?;
-        let (cleaned_id, cleaned_doc) = match sealed.cleaned {
-            Some((stream, bytes, sha256)) => {
-                let object = store.objects().commit(stream).map_err(|e| e.to_string())?;
-                (Some(object), json!({ "bytes": bytes, "sha256": sha256 }))
-            }
-            None => (None, Value::Null),
-        };
-        out.records.push(FileRecord { object: original, bytes: sealed.bytes, cleaned: cleaned_id, added: today });
-        out.docs.push(json!({
-            "index": index,
-            "slot": slot + 1,
-            "name": name,
-            "declared_type": declared_type,
-            "bytes": sealed.bytes,
-            "sha256": sealed.sha256,
-            "metadata_choice": metadata_choice,
-            "cleaned_copy": cleaned_doc,
-            "cleaned_copy_refused": sealed.clean_refused,
-        }));
-        out.digests.push(FileDigest { index, bytes: sealed.bytes, sha256: sealed.sha256.clone() });
-        out.shown.push((index, name, sealed.bytes, sealed.sha256));
-    }
-    Ok(out)
-}
-
-/// How a statement came in: its id (chosen by the caller, so an assisted
-/// filing can be audited before it is stored), day, form language, channel
-/// and, for assisted intake, who filed it.
-pub(crate) struct Filing {
-    pub id: String,
-    pub today: crate::clock::Day,
-    pub form_language: &'static str,
-    pub channel: Channel,
-    pub filed_by: Option<String>,
-}
-
-/// Commits the objects and writes the record (blocking: fsyncs).
-pub(crate) fn store_submission(
-    store: &crate::storage::Store,
-    target: DeskTarget,
-    received: Received,
-    filing: Filing,
-) -> Result<Stored, String> {
-    let Filing { id, today, form_language, channel, filed_by } = filing;
-    let Received { values, uploads, .. } = received;
-    let receipt = Receipt::generate();
-    let witness_salt = Salt::generate();
-    let witness_key = receipt.witness_identity(&witness_salt);
-    let witness_recipient = witness_key.recipient();
-
-    let committed = commit_uploads(store, uploads, today, 1)?;
-    let (file_records, file_docs, digests, shown) =
-        (committed.records, committed.docs, committed.digests, committed.shown);
-
-    let (fields, identity_fields) = form::documents(&values);
-    let statement_doc = json!({
-        "format": "testimony-statement-v1",
-        "submission": id,
-        "received": today.to_string(),
-        "channel": channel,
-        "form_language": form_language,
-        "fields": fields,
-        "files": file_docs,
-    });
-    let statement_bytes = zeroize::Zeroizing::new(serde_json::to_vec(&statement_doc).map_err(|e| e.to_string())?);
-    let desk_and_recovery = [&target.desk_recipient, &target.recovery];
-    let with_witness = [&target.desk_recipient, &target.recovery, &witness_recipient];
-    let statement = seal_to(&statement_bytes, &desk_and_recovery).map_err(|e| e.to_string())?;
-    let identity = if identity_fields.is_empty() {
-        None
-    } else {
-        let doc = zeroize::Zeroizing::new(
-            serde_json::to_vec(&json!({ "format": "testimony-identity-v1", "fields": identity_fields }))
-                .map_err(|e| e.to_string())?,
-        );
-        Some(seal_to(&doc, &desk_and_recovery).map_err(|e| e.to_string())?)
-    };
-    let consent_doc = json!({ "format": "testimony-consent-v1", "records": form::consent_records(&values, today) });
-    let consent = seal_to(consent_doc.to_string().as_bytes(), &with_witness).map_err(|e| e.to_string())?;
-
-    let signing = store.signing_key().map_err(|e| e.to_string())?;
-    let signed = SignedManifest::sign(
-        Manifest {
-            format: manifest::FORMAT.into(),
-            submission: id.clone(),
-            received: today.to_string(),
-            statement: Digest {
-                bytes: statement_bytes.len() as u64,
-                sha256: hex(&Sha256::digest(&statement_bytes[..])),
-            },
-            files: digests,
-        },
-        &signing,
-    );
-    let sealed_manifest = seal_to(signed.to_file_text().as_bytes(), &with_witness).map_err(|e| e.to_string())?;
-
-    let record = SubmissionRecord {
-        id: id.clone(),
-        desk: target.desk.clone(),
-        key_generation: target.generation,
-        received: today,
-        state: "received".into(),
-        channel,
-        statement: Some(statement),
-        identity,
-        consent: vec![consent],
-        manifest: Some(sealed_manifest),
-        files: file_records,
-        witness_salt,
-        witness_recipient,
-        thread: Vec::new(),
-        triage: None,
-        filed_by,
-    };
-    let lookup_key = store.receipt_lookup_key().map_err(|e| e.to_string())?;
-    // A witness's own submission is logged by day only (see audit::witness);
-    // an assisted one is an investigator's action and is logged by the
-    // caller, timed like any reviewer action.
-    let event =
-        (channel == Channel::Web).then(|| witness::deferred(today, Event::StatementReceived { assisted: false }, &id));
-    store.insert_submission(&record, &receipt.lookup(&lookup_key), event.as_deref()).map_err(|e| e.to_string())?;
-    Ok(Stored { receipt, id, day: today.to_string(), manifest: signed, files: shown })
 }
 
 #[derive(Template)]
@@ -513,10 +320,10 @@ struct ReceiptPage<'a> {
     manifest_text: &'a str,
     statement_bytes: u64,
     statement_sha256: &'a str,
-    files: &'a [(usize, String, u64, String)],
+    files: &'a [FiledFile],
 }
 
-pub(crate) fn receipt_page(t: Tr, done: &Stored) -> Response {
+pub(crate) fn receipt_page(t: Tr, done: &Filed) -> Response {
     let grouped = done.receipt.grouped();
     let manifest_text = done.manifest.to_file_text();
     render::page(&ReceiptPage {

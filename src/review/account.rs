@@ -10,16 +10,15 @@ use axum::response::Response;
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::audit::{Actor, Event, NewEntry, Outcome};
+use crate::administration::AdminError;
 use crate::auth::extract::{CsrfForm, SignedIn};
 use crate::auth::policy;
-use crate::crypto::{self, DeskIdentity, KdfParams, Password, PersonalKeys, Salt};
-use crate::custody;
-use crate::server::AppState;
-use crate::storage::{AccountRecord, Holder, SignIn};
+use crate::crypto::{KdfParams, Password, PersonalKeys, Salt};
+use crate::state::AppState;
+use crate::storage::SignIn;
 use crate::web::render;
 
-use super::{Nav, message_page};
+use super::{Nav, admin_error_page, message_page};
 
 #[derive(Template)]
 #[template(path = "review/account.html")]
@@ -53,41 +52,6 @@ pub struct PasswordForm {
     new: String,
     #[serde(default)]
     again: String,
-}
-
-/// What a password change produced, ready to store.
-struct Rewrapped {
-    record: AccountRecord,
-    wraps: Vec<crate::storage::DeskKeyWrap>,
-}
-
-fn rewrap(
-    state: &AppState,
-    mut record: AccountRecord,
-    old: &PersonalKeys,
-    new: PersonalKeys,
-    salt: Salt,
-) -> Result<Rewrapped, String> {
-    let recipient = new.identity.recipient();
-    let mut wraps = Vec::new();
-    for wrap in state.store.wraps_of(&record.name).map_err(|e| e.to_string())? {
-        let plain = crypto::open(wrap.sealed.as_bytes(), &old.identity).map_err(|e| e.to_string())?;
-        let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| "a desk key is damaged".to_string())?;
-        let key = DeskIdentity::from_secret_text(text).map_err(|e| e.to_string())?;
-        wraps.push(
-            custody::wrap(&key, &wrap.desk, wrap.generation, Holder::Account(record.name.clone()), &recipient)
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    if let Some(sealed) = &record.totp {
-        let secret = crypto::open(sealed.as_bytes(), &old.identity).map_err(|e| e.to_string())?;
-        record.totp = Some(crypto::seal(secret.as_bytes(), &recipient).map_err(|e| e.to_string())?);
-    }
-    record.salt = salt;
-    record.kdf = KdfParams::DEFAULT;
-    record.verifier = new.verifier.clone();
-    record.recipient = recipient;
-    Ok(Rewrapped { record, wraps })
 }
 
 pub async fn change_password(
@@ -128,26 +92,30 @@ pub async fn change_password(
     if !old.verifier.matches(&record.verifier) {
         return render_page(&state, nav, None, Some("Your current password is not right.".into()));
     }
-    let actor = Actor::Account(session.account.to_string());
-    if state.audit.append(NewEntry::by(actor.clone(), Event::PasswordChanged).on(session.account.as_str())).is_err() {
-        return message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The audit log cannot be written, so nothing was changed.",
-        );
-    }
-    let stored = rewrap(&state, record, &old, new, new_salt)
-        .and_then(|r| state.store.replace_account_and_wraps(&r.record, &r.wraps).map_err(|e| e.to_string()));
+    let (admin, account, keep) = (state.admin.clone(), session.account.clone(), session.token_hash.clone());
+    let stored =
+        tokio::task::spawn_blocking(move || admin.change_password(&account, &old, &new, new_salt, &keep)).await;
     match stored {
-        Ok(()) => render_page(&state, nav, Some("Your password was changed. Your desks are as they were."), None),
-        Err(e) => {
-            tracing::error!(error = %e, "a password change failed");
-            let _ = state.audit.append(
-                NewEntry::by(actor, Event::PasswordChanged).on(session.account.as_str()).outcome(Outcome::Failed),
-            );
-            message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Your password could not be changed; the old one still works.",
-            )
+        Ok(Ok(())) => render_page(
+            &state,
+            nav,
+            Some("Your password was changed. Your desks are as they were, and your other sessions were signed out."),
+            None,
+        ),
+        Ok(Err(AdminError::Refused(why))) => render_page(&state, nav, None, Some(why)),
+        Ok(Err(e)) => {
+            if matches!(e, AdminError::Failed(_)) {
+                tracing::error!(error = %e, "a password change failed");
+                return message_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Your password could not be changed; the old one still works.",
+                );
+            }
+            admin_error_page(e)
         }
+        Err(_) => message_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Your password could not be changed; the old one still works.",
+        ),
     }
 }

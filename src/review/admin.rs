@@ -5,40 +5,24 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
-use crate::audit::{Actor, Event, NewEntry};
-use crate::auth::extract::{Admin, CsrfForm, SignedIn};
+use crate::administration::{AdminError, INVITATION_HOURS};
+use crate::auth::extract::{Admin, CsrfForm, DeskMember, DeskSteward, SignedIn, sees_members};
 use crate::auth::session::SessionView;
-use crate::crypto::{hex, random_array};
-use crate::custody;
-use crate::server::AppState;
-use crate::storage::{AccountName, AccountRecord, DeskId, Holder, Invitation, Role};
+use crate::state::AppState;
+use crate::storage::{AccountName, Holder, Role};
 use crate::web::render;
 
-use super::{Nav, message_page, not_found_page};
+use super::{Nav, admin_error_page, blocking_admin, not_found_page};
 
-/// How long an invitation link works.
-const INVITATION_HOURS: u64 = 72;
-
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn actor(session: &SessionView) -> Actor {
-    Actor::Account(session.account.to_string())
-}
-
-/// Audit first; 503 if the log cannot be written.
-fn audited(state: &AppState, entry: NewEntry) -> Result<(), Response> {
-    state.audit.append(entry).map_err(|_| {
-        message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was changed.")
-    })
+/// A refusal shown on the page it came from; anything else as its own page.
+fn notice_or_page(e: AdminError, page: impl FnOnce(String) -> Response) -> Response {
+    match e {
+        AdminError::Refused(why) => page(why),
+        other => admin_error_page(other),
+    }
 }
 
 struct AccountRow {
@@ -106,110 +90,78 @@ pub struct InviteForm {
     role: String,
 }
 
-pub async fn invite(State(state): State<AppState>, CsrfForm(session, form): CsrfForm<InviteForm>) -> Response {
-    if session.role != Role::Admin {
-        return not_found_page();
-    }
+pub async fn invite(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    CsrfForm(session, form): CsrfForm<InviteForm>,
+) -> Response {
     let (Ok(name), Ok(role)) = (form.name.trim().parse::<AccountName>(), form.role.parse::<Role>()) else {
         return accounts_page(&state, &session, None, Some("Give a valid name (a-z, 0-9, . _ -) and a role.".into()));
     };
-    if matches!(state.store.account(&name), Ok(Some(_))) {
-        return accounts_page(&state, &session, None, Some(format!("An account named {name} already exists.")));
+    let (admin, me, invitee) = (state.admin.clone(), session.account.clone(), name.clone());
+    match tokio::task::spawn_blocking(move || admin.invite(&me, invitee, role)).await {
+        Ok(Ok(token)) => accounts_page(
+            &state,
+            &session,
+            Some(format!("/invite/{token}")),
+            Some(format!(
+                "Invitation for {name} made. Send the link below over a safe channel; it works once, for {INVITATION_HOURS} hours, and is not shown again."
+            )),
+        ),
+        Ok(Err(e)) => notice_or_page(e, |why| accounts_page(&state, &session, None, Some(why))),
+        Err(_) => admin_error_page(AdminError::Failed("the invitation task failed".into())),
     }
-    let token = URL_SAFE_NO_PAD.encode(random_array::<32>());
-    let invitation = Invitation {
-        name: name.clone(),
-        role,
-        invited_by: session.account.clone(),
-        expires: state.clock.now().0 + INVITATION_HOURS * 3600,
-    };
-    if let Err(r) = audited(
-        &state,
-        NewEntry::by(actor(&session), Event::AccountInvited { role: role.as_str().into() }).on(name.as_str()),
-    ) {
-        return r;
-    }
-    if let Err(e) = state.store.put_invitation(&token_hash(&token), &invitation) {
-        tracing::error!(error = %e, "cannot store an invitation");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The invitation could not be stored.");
-    }
-    let link = format!("/invite/{token}");
-    accounts_page(
-        &state,
-        &session,
-        Some(link),
-        Some(format!(
-            "Invitation for {name} made. Send the link below over a safe channel; it works once, for {INVITATION_HOURS} hours, and is not shown again."
-        )),
-    )
 }
 
 #[derive(Deserialize)]
 pub struct Empty {}
 
-fn target(name: &str) -> Option<AccountName> {
-    name.parse().ok()
-}
-
-/// The account an admin action is about: 404 for non-admins and for names
-/// that do not exist.
-fn admin_target(state: &AppState, session: &SessionView, name: &str) -> Result<(AccountName, AccountRecord), Response> {
-    if session.role != Role::Admin {
-        return Err(not_found_page());
-    }
-    let name = target(name).ok_or_else(not_found_page)?;
-    match state.store.account(&name) {
-        Ok(Some(record)) => Ok((name, record)),
-        _ => Err(not_found_page()),
-    }
+/// The account an admin action is about (404 for names that cannot exist).
+fn target(name: &str) -> Result<AccountName, Response> {
+    name.parse().map_err(|_| not_found_page())
 }
 
 pub async fn disable(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Admin(_): Admin,
     CsrfForm(session, _): CsrfForm<Empty>,
 ) -> Response {
-    let (name, mut record) = match admin_target(&state, &session, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let name = match target(&name) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
-    if name == session.account {
-        return accounts_page(&state, &session, None, Some("You cannot disable your own account.".into()));
+    let (admin, me, who) = (state.admin.clone(), session.account.clone(), name.clone());
+    match tokio::task::spawn_blocking(move || admin.toggle_disabled(&me, &who)).await {
+        Ok(Ok(disabled)) => {
+            let what = if disabled { "disabled and signed out everywhere" } else { "enabled again" };
+            accounts_page(&state, &session, None, Some(format!("{name} is {what}.")))
+        }
+        Ok(Err(e)) => notice_or_page(e, |why| accounts_page(&state, &session, None, Some(why))),
+        Err(_) => admin_error_page(AdminError::Failed("the task failed".into())),
     }
-    record.disabled = !record.disabled;
-    let event = if record.disabled { Event::AccountDisabled } else { Event::AccountEnabled };
-    if let Err(r) = audited(&state, NewEntry::by(actor(&session), event).on(name.as_str())) {
-        return r;
-    }
-    if state.store.update_account(&record).is_err() {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The account could not be changed.");
-    }
-    if record.disabled {
-        state.auth.sessions.end_all_of(&name);
-    }
-    let what = if record.disabled { "disabled and signed out everywhere" } else { "enabled again" };
-    accounts_page(&state, &session, None, Some(format!("{name} is {what}.")))
 }
 
 pub async fn reset_totp(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Admin(_): Admin,
     CsrfForm(session, _): CsrfForm<Empty>,
 ) -> Response {
-    let (name, mut record) = match admin_target(&state, &session, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let name = match target(&name) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
-    if let Err(r) = audited(&state, NewEntry::by(actor(&session), Event::TotpReset).on(name.as_str())) {
-        return r;
+    let (admin, me, who) = (state.admin.clone(), session.account.clone(), name.clone());
+    match blocking_admin(move || admin.reset_totp(&me, &who)).await {
+        Ok(()) => accounts_page(
+            &state,
+            &session,
+            None,
+            Some(format!("{name} will set up a new authenticator at the next sign-in.")),
+        ),
+        Err(response) => response,
     }
-    record.totp = None;
-    record.totp_last_step = None;
-    if state.store.update_account(&record).is_err() {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The account could not be changed.");
-    }
-    state.auth.sessions.end_all_of(&name);
-    accounts_page(&state, &session, None, Some(format!("{name} will set up a new authenticator at the next sign-in.")))
 }
 
 struct DeskRow {
@@ -218,6 +170,7 @@ struct DeskRow {
     generations: usize,
     members: Vec<String>,
     is_member: bool,
+    sees_members: bool,
 }
 
 #[derive(Template)]
@@ -249,6 +202,7 @@ fn desks_page(state: &AppState, session: &SessionView, notice: Option<String>) -
                 })
                 .collect();
             DeskRow {
+                sees_members: sees_members(session, &d.id),
                 is_member: session.is_member(&d.id),
                 id: d.id.0,
                 name: d.name,
@@ -257,7 +211,7 @@ fn desks_page(state: &AppState, session: &SessionView, notice: Option<String>) -
             }
         })
         // Who belongs to which desk is for admins and the desk's own members.
-        .filter(|row: &DeskRow| session.role == Role::Admin || row.is_member)
+        .filter(|row: &DeskRow| row.sees_members)
         .collect();
     let accounts = state
         .store
@@ -286,42 +240,23 @@ pub struct NewDesk {
     name: String,
 }
 
-pub async fn create_desk(State(state): State<AppState>, CsrfForm(session, form): CsrfForm<NewDesk>) -> Response {
-    if session.role != Role::Admin {
-        return not_found_page();
-    }
+pub async fn create_desk(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    CsrfForm(session, form): CsrfForm<NewDesk>,
+) -> Response {
     let name: String = form.name.trim().chars().take(100).collect();
     if name.is_empty() {
         return desks_page(&state, &session, Some("Give the desk a name.".into()));
     }
-    // Audit first: the desk and its first member's key exist only once
-    // their entries are in the log.
-    let id = DeskId(crate::crypto::random_hex_id());
-    let entries = vec![
-        NewEntry::by(actor(&session), Event::DeskCreated).on(id.0.as_str()),
-        NewEntry::by(actor(&session), Event::DeskGranted { account: session.account.to_string() }).on(id.0.as_str()),
-    ];
-    if state.audit.append_all(entries).is_err() {
-        return message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The audit log cannot be written, so nothing was changed.",
-        );
-    }
-    match custody::create_desk(&state.store, id, &name, &session.account, state.clock.today()) {
-        Ok((desk, key)) => {
-            let key = std::sync::Arc::new(key);
-            state.auth.sessions.add_desk_key(&session.account, &desk.id, 0, key.clone());
-            state.search.ensure(&state.store, &std::collections::HashMap::from([(desk.id.clone(), vec![(0, key)])]));
-            desks_page(
-                &state,
-                &session,
-                Some(format!("Desk \u{201c}{name}\u{201d} created; you are its first member.")),
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot create a desk");
-            message_page(StatusCode::INTERNAL_SERVER_ERROR, "The desk could not be created.")
-        }
+    let (admin, me, desk_name) = (state.admin.clone(), session.account.clone(), name.clone());
+    match blocking_admin(move || admin.create_desk(&me, &desk_name)).await {
+        Ok(_) => desks_page(
+            &state,
+            &session,
+            Some(format!("Desk \u{201c}{name}\u{201d} created; you are its first member.")),
+        ),
+        Err(response) => response,
     }
 }
 
@@ -335,92 +270,53 @@ pub struct MemberForm {
 
 pub async fn grant(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    member: DeskMember,
     CsrfForm(session, form): CsrfForm<MemberForm>,
 ) -> Response {
-    let desk = DeskId(id);
-    // Only a member holds the keys to grant; for anyone else the desk's
-    // keys simply are not in the session.
-    let Some(keys) = session.desks.get(&desk).cloned() else { return not_found_page() };
-    let Some(grantee) = target(form.account.trim()) else {
+    let Ok(grantee) = form.account.trim().parse::<AccountName>() else {
         return desks_page(&state, &session, Some("Choose an account.".into()));
     };
-    if !matches!(state.store.account(&grantee), Ok(Some(_))) {
-        return desks_page(&state, &session, Some("There is no such account.".into()));
+    let (admin, me, who) = (state.admin.clone(), session.account.clone(), grantee.clone());
+    let DeskMember { desk, keys, .. } = member;
+    match tokio::task::spawn_blocking(move || admin.grant(&me, &desk, &keys, &who)).await {
+        Ok(Ok(())) => desks_page(&state, &session, Some(format!("{grantee} can now read this desk's statements."))),
+        Ok(Err(e)) => notice_or_page(e, |why| desks_page(&state, &session, Some(why))),
+        Err(_) => admin_error_page(AdminError::Failed("the task failed".into())),
     }
-    if let Err(r) = audited(
-        &state,
-        NewEntry::by(actor(&session), Event::DeskGranted { account: grantee.to_string() }).on(desk.0.as_str()),
-    ) {
-        return r;
-    }
-    if let Err(e) = custody::grant(&state.store, &desk, &keys, &grantee) {
-        tracing::error!(error = %e, "a grant failed");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The desk could not be granted.");
-    }
-    for (generation, key) in keys {
-        state.auth.sessions.add_desk_key(&grantee, &desk, generation, key);
-    }
-    desks_page(&state, &session, Some(format!("{grantee} can now read this desk's statements.")))
 }
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    DeskSteward(_, desk): DeskSteward,
     CsrfForm(session, form): CsrfForm<MemberForm>,
 ) -> Response {
-    let desk = DeskId(id);
-    // Admins, and reviewers who are members; an investigator who was given
-    // a desk cannot take it away from the reviewers.
-    let may = session.role == Role::Admin || (session.role == Role::Reviewer && session.is_member(&desk));
-    if !may {
-        return not_found_page();
-    }
-    if !matches!(state.store.desk(&desk), Ok(Some(_))) {
-        return not_found_page();
-    }
-    let Some(member) = target(form.account.trim()) else {
+    let Ok(member) = form.account.trim().parse::<AccountName>() else {
         return desks_page(&state, &session, Some("Choose an account.".into()));
     };
-    if let Err(r) = audited(
-        &state,
-        NewEntry::by(actor(&session), Event::DeskRevoked { account: member.to_string() }).on(desk.0.as_str()),
-    ) {
-        return r;
-    }
-    if let Err(e) = custody::revoke(&state.store, &desk, &member) {
-        tracing::error!(error = %e, "a revocation failed");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The desk could not be revoked.");
-    }
-    state.auth.sessions.forget_desk(&member, &desk);
-    let mut notice = format!("{member} can no longer open this desk's keys.");
-    let next_generation =
-        state.store.desk(&desk).ok().flatten().and_then(|d| d.current_key().map(|k| k.generation + 1));
-    let rotation_audited = form.rotate == "yes"
-        && next_generation.is_some_and(|generation| {
-            audited(&state, NewEntry::by(actor(&session), Event::DeskKeyRotated { generation }).on(desk.0.as_str()))
-                .is_ok()
-        });
-    if form.rotate == "yes" && !rotation_audited {
-        notice.push_str(" The key was not rotated: the audit log cannot be written.");
-    }
-    if rotation_audited {
-        match custody::rotate(&state.store, &desk, state.clock.today()) {
-            Ok((generation, key, members)) => {
-                let key = std::sync::Arc::new(key);
-                for m in members {
-                    state.auth.sessions.add_desk_key(&m, &desk, generation, key.clone());
-                }
-                state
-                    .search
-                    .ensure(&state.store, &std::collections::HashMap::from([(desk.clone(), vec![(generation, key)])]));
+    let rotate = form.rotate == "yes";
+    let (admin, me, who) = (state.admin.clone(), session.account.clone(), member.clone());
+    match tokio::task::spawn_blocking(move || admin.revoke(&me, &desk, &who, rotate)).await {
+        Ok(Ok(rotated)) => {
+            let mut notice = format!("{member} can no longer open this desk's keys.");
+            if rotated {
                 notice.push_str(" New statements will be sealed to a new key they never had.");
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "a rotation failed");
+            } else if rotate {
                 notice.push_str(" The key could not be rotated; try again.");
             }
+            desks_page(&state, &session, Some(notice))
         }
+        Ok(Err(AdminError::AuditUnavailable)) if rotate => {
+            // The revocation itself may have been made before the log
+            // failed: say so on the page, with the rotation not done.
+            desks_page(
+                &state,
+                &session,
+                Some(format!(
+                    "{member}: the change was not completed. The key was not rotated: the audit log cannot be written."
+                )),
+            )
+        }
+        Ok(Err(e)) => notice_or_page(e, |why| desks_page(&state, &session, Some(why))),
+        Err(_) => admin_error_page(AdminError::Failed("the task failed".into())),
     }
-    desks_page(&state, &session, Some(notice))
 }

@@ -10,18 +10,16 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::audit::{Actor, Event, NewEntry, Outcome};
 use crate::auth::extract::{SignedIn, csrf_refused};
-use crate::crypto::random_hex_id;
+use crate::case::Intake;
 use crate::i18n::{Lang, Tr};
 use crate::intake::form::{self, FormValues, Problems};
 use crate::intake::schema;
 use crate::intake::submit::{self, FormTarget};
-use crate::server::AppState;
-use crate::storage::Channel;
+use crate::state::AppState;
 use crate::web::render;
 
-use super::{Nav, message_page};
+use super::{Nav, blocking};
 
 const ACTION: &str = "/assisted";
 
@@ -59,9 +57,9 @@ pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, 
     if !session.csrf_matches(&token) {
         return csrf_refused();
     }
-    let target = match submit::desk_target(&state) {
+    let target = match state.cases.intake_target() {
         Ok(target) => target,
-        Err(e) => return message_page(StatusCode::INTERNAL_SERVER_ERROR, &format!("No desk to file to: {e}")),
+        Err(e) => return super::case_error_page(e),
     };
     let received = match submit::receive_fields(&state, multipart, &target.recipients(), schema::find_any).await {
         Ok(r) => r,
@@ -80,29 +78,12 @@ pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, 
             target,
         );
     }
-    let id = random_hex_id();
-    let entry = NewEntry::by(Actor::Account(session.account.to_string()), Event::StatementReceived { assisted: true })
-        .on(id.as_str());
-    if state.audit.append(entry.clone()).is_err() {
-        return message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was filed.");
-    }
-    let (store, search, today, who) =
-        (state.store.clone(), state.search.clone(), state.clock.today(), session.account.to_string());
-    let stored = tokio::task::spawn_blocking(move || {
-        let filing = submit::Filing { id, today, form_language: "en", channel: Channel::Assisted, filed_by: Some(who) };
-        let stored = submit::store_submission(&store, target, received, filing);
-        if let Ok(done) = &stored {
-            search.refresh(&store, &done.id);
-        }
-        stored
-    })
-    .await;
-    match stored {
-        Ok(Ok(done)) => submit::receipt_page(t, &done),
-        _ => {
-            let _ = state.audit.append(entry.outcome(Outcome::Failed));
-            message_page(StatusCode::INTERNAL_SERVER_ERROR, "The statement could not be stored; nothing was kept.")
-        }
+    let cases = state.cases.clone();
+    let statement = received.into_statement("en", state.clock.today());
+    let by = session.account.clone();
+    match blocking(move || cases.file(target, statement, Intake::Assisted { by })).await {
+        Ok(done) => submit::receipt_page(t, &done),
+        Err(response) => response,
     }
 }
 
@@ -121,19 +102,11 @@ struct FiledPage {
 }
 
 pub async fn filed(State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
-    let me = session.account.to_string();
-    let mut filed: Vec<Filed> = state
-        .store
-        .submissions()
-        .filter_map(Result::ok)
-        .filter(|r| r.filed_by.as_deref() == Some(me.as_str()))
-        .map(|r| Filed {
-            readable: session.desk_key(&r.desk, r.key_generation).is_some(),
-            id: r.id,
-            received: r.received.to_string(),
-            state: r.state,
-        })
+    let filed = state
+        .cases
+        .filed_by(&session.reader())
+        .into_iter()
+        .map(|r| Filed { id: r.id, received: r.received.to_string(), state: r.state.to_string(), readable: r.readable })
         .collect();
-    filed.sort_by(|a, b| b.received.cmp(&a.received));
     render::page(&FiledPage { nav: Some(Nav::of(&session)), filed })
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::audit::{self, Actor, Body, Record, export};
 use crate::auth::extract::Admin;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::web::render;
 
 use super::Nav;

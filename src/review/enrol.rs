@@ -11,18 +11,17 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::audit::{Actor, Event, NewEntry};
+use crate::administration::token_hash;
 use crate::auth::accounts::{self, Enrolment};
 use crate::auth::extract::{CsrfForm, SignedIn};
 use crate::auth::policy;
 use crate::auth::totp::TotpSecret;
-use crate::crypto::{self, KdfParams};
-use crate::server::AppState;
+use crate::crypto::KdfParams;
+use crate::state::AppState;
 use crate::storage::Invitation;
 use crate::web::render;
 
-use super::admin::token_hash;
-use super::{Nav, message_page, not_found_page};
+use super::{Nav, blocking_admin, message_page, not_found_page};
 
 /// How long a shown secret waits for its first code.
 const ENROLMENT_MINUTES: u64 = 15;
@@ -145,38 +144,34 @@ pub async fn confirm_invitation(
     let Ok(Form(form)) = form else { return not_found_page() };
     let key = token_hash(&token);
     let now = state.clock.now().0;
-    let mut enrolments = state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner());
-    enrolments.retain(|_, e| e.expires > now);
-    let Some(enrolment) = enrolments.get(&key) else {
-        return message_page(StatusCode::NOT_FOUND, "This step has expired. Open the invitation link again.");
+    // The lock is held only here, never across the await below.
+    let confirmed = {
+        let mut enrolments = state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner());
+        enrolments.retain(|_, e| e.expires > now);
+        let Some(enrolment) = enrolments.get(&key) else {
+            return message_page(StatusCode::NOT_FOUND, "This step has expired. Open the invitation link again.");
+        };
+        let Some(step) = enrolment.totp.verify(inv.name.as_str(), &form.totp, now, None) else {
+            let action = format!("/invite/{token}/confirm");
+            return enrol_page(
+                inv.name.as_str(),
+                &enrolment.totp,
+                &action,
+                None,
+                Some("That code is not right. Try the current one."),
+            );
+        };
+        enrolments.remove(&key).and_then(|e| e.account).map(|account| {
+            let mut record = account.record.clone();
+            record.totp_last_step = Some(step);
+            record
+        })
     };
-    let Some(step) = enrolment.totp.verify(inv.name.as_str(), &form.totp, now, None) else {
-        let action = format!("/invite/{token}/confirm");
-        return enrol_page(
-            inv.name.as_str(),
-            &enrolment.totp,
-            &action,
-            None,
-            Some("That code is not right. Try the current one."),
-        );
-    };
-    let Some(enrolment) = enrolments.remove(&key) else { return not_found_page() };
-    drop(enrolments);
-    let Some(account) = enrolment.account else { return not_found_page() };
-    let mut record = account.record.clone();
-    record.totp_last_step = Some(step);
-    let entry = NewEntry::by(Actor::Account(inv.name.to_string()), Event::AccountActivated).on(inv.name.as_str());
-    if state.audit.append(entry).is_err() {
-        return message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The audit log cannot be written, so the account was not made.",
-        );
+    let Some(record) = confirmed else { return not_found_page() };
+    let (admin, token) = (state.admin.clone(), token.clone());
+    if let Err(response) = blocking_admin(move || admin.activate(&token, record)).await {
+        return response;
     }
-    if let Err(e) = state.store.insert_account(&record, &[]) {
-        tracing::error!(error = %e, "cannot store an invited account");
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The account could not be made.");
-    }
-    let _ = state.store.remove_invitation(&key);
     message_page(
         StatusCode::OK,
         "Your account is ready. Sign in with your password and a code. A desk member will give you access to their desk.",
@@ -219,26 +214,11 @@ pub async fn totp_confirm(State(state): State<AppState>, CsrfForm(session, form)
             Some("That code is not right. Try the current one."),
         );
     };
-    let Ok(Some(mut record)) = state.store.account(&session.account) else {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Your account record cannot be read.");
-    };
-    let Ok(sealed) = crypto::seal(secret.as_bytes(), &record.recipient) else {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The secret could not be sealed.");
-    };
-    let entry =
-        NewEntry::by(Actor::Account(session.account.to_string()), Event::TotpEnrolled).on(session.account.as_str());
-    if state.audit.append(entry).is_err() {
-        return message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The audit log cannot be written, so nothing was changed.",
-        );
-    }
-    record.totp = Some(sealed);
-    record.totp_last_step = Some(step);
-    if state.store.update_account(&record).is_err() {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The account could not be changed.");
+    let (admin, account, token_hash) = (state.admin.clone(), session.account.clone(), session.token_hash.clone());
+    let bytes = zeroize::Zeroizing::new(secret.as_bytes().to_vec());
+    if let Err(response) = blocking_admin(move || admin.enrol_totp(&account, &bytes, step, &token_hash)).await {
+        return response;
     }
     state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner()).remove(&session.token_hash);
-    state.auth.sessions.enrolled(&session.token_hash);
     Redirect::to("/").into_response()
 }

@@ -8,11 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::audit::{Actor, Event, NewEntry};
 use crate::auth::extract::CsrfForm;
 use crate::auth::login::{SignInOutcome, sign_in};
 use crate::auth::session::COOKIE;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::web::render;
 
 use super::Nav;
@@ -83,13 +82,8 @@ pub async fn submit(State(state): State<AppState>, form: Result<Form<LoginForm>,
 pub struct Empty {}
 
 pub async fn logout(State(state): State<AppState>, CsrfForm(session, _): CsrfForm<Empty>) -> Response {
-    if let Some(account) = state.auth.sessions.end(&session.token_hash) {
-        let audit = state.audit.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            audit.append(NewEntry::by(Actor::Account(account.to_string()), Event::SignedOut))
-        })
-        .await;
-    }
+    let admin = state.admin.clone();
+    let _ = tokio::task::spawn_blocking(move || admin.sign_out(&session.token_hash)).await;
     let mut response = Redirect::to("/login").into_response();
     let expired = format!("{COOKIE}=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(value) = HeaderValue::from_str(&expired) {

@@ -12,6 +12,11 @@
 //! - `enrol`: accepting an invitation, enrolling a new TOTP secret;
 //! - `exports`: partner case bundles and aggregate statistics;
 //! - `assisted`: filing a statement on a witness's behalf.
+//!
+//! Handlers parse, call the case layer (`crate::case`) or the
+//! administration (`crate::administration`) on a blocking thread, and
+//! render. Who may act is decided by the extractors; audit entries and the
+//! reviewers' index are the layers' business, never a handler's.
 
 mod account;
 mod actions;
@@ -22,7 +27,9 @@ mod enrol;
 mod exports;
 mod login;
 mod statements;
-pub mod triage;
+
+/// The triage vocabulary lives with the case layer.
+pub use crate::case::triage;
 
 use askama::Template;
 use axum::Router;
@@ -31,9 +38,11 @@ use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::administration::AdminError;
 use crate::auth::extract::same_origin_posts;
 use crate::auth::session::SessionView;
-use crate::server::AppState;
+use crate::case::CaseError;
+use crate::state::AppState;
 use crate::storage::Role;
 use crate::web::{self, render};
 
@@ -64,6 +73,63 @@ pub fn message_page(status: StatusCode, message: &str) -> Response {
 
 pub fn not_found_page() -> Response {
     message_page(StatusCode::NOT_FOUND, "There is nothing here.")
+}
+
+/// The one mapping from a case outcome to a page. Failures are logged
+/// here; the reader sees a fixed sentence.
+pub fn case_error_page(e: CaseError) -> Response {
+    match e {
+        CaseError::NotFound => not_found_page(),
+        CaseError::Refused(why) => message_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
+        CaseError::OutsideConsent(why) => message_page(StatusCode::FORBIDDEN, &why),
+        CaseError::Conflict(why) => message_page(StatusCode::CONFLICT, &why),
+        CaseError::AuditUnavailable => message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The audit log cannot be written, so nothing was shown or changed. Tell an administrator.",
+        ),
+        CaseError::Failed(detail) => {
+            tracing::error!(error = %detail, "a case operation failed");
+            message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing was changed.")
+        }
+    }
+}
+
+/// The same for administrative changes.
+pub fn admin_error_page(e: AdminError) -> Response {
+    match e {
+        AdminError::NotFound => not_found_page(),
+        AdminError::Refused(why) => message_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
+        AdminError::AuditUnavailable => {
+            message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was changed.")
+        }
+        AdminError::Failed(detail) => {
+            tracing::error!(error = %detail, "an administrative change failed");
+            message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing was changed.")
+        }
+    }
+}
+
+/// Runs blocking case work (fsync, age) off the async executor; its error
+/// becomes the page to send.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CaseError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(case_error_page(e)),
+        Err(_) => Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")),
+    }
+}
+
+/// The same for administrative work.
+pub async fn blocking_admin<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(admin_error_page(e)),
+        Err(_) => Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")),
+    }
 }
 
 async fn not_found() -> Response {

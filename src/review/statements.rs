@@ -1,37 +1,33 @@
 //! The statements an account can read: those of the desks whose keys its
-//! session holds. A statement of any other desk answers 404, and could not
-//! be opened anyway: without the desk key there is no plaintext.
+//! session holds (the [`Statement`] extractor; any other answers 404, and
+//! could not be opened anyway: without the desk key there is no plaintext).
 //!
 //! Every view and download is written to the audit log *before* anything
-//! is decrypted; if the log cannot be written the answer is 503 and nothing
-//! is released. Files are only ever downloads, never shown in this origin.
+//! is decrypted (the case layer releases content only against an audit
+//! permit); if the log cannot be written the answer is 503 and nothing is
+//! released. Files are only ever downloads, never shown in this origin.
 
+use std::collections::HashSet;
 use std::io::Read;
-use std::sync::Arc;
 
 use askama::Template;
 use axum::body::{Body, Bytes};
-use std::collections::HashSet;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::audit::{Actor, Event, NewEntry};
-use crate::auth::extract::SignedIn;
-use crate::auth::session::SessionView;
-use crate::crypto::{self, DeskIdentity};
+use crate::auth::extract::{SignedIn, Statement};
+use crate::case::StatementView;
+use crate::case::triage;
 use crate::i18n::{Lang, Tr};
 use crate::intake::schema::{ASSISTED, Kind, PARTS};
 use crate::search;
-use crate::server::AppState;
-use crate::storage::{DeskId, SubmissionRecord};
-
-use super::triage;
+use crate::state::AppState;
+use crate::storage::DeskId;
 use crate::web::render;
 
-use super::{Nav, message_page, not_found_page};
+use super::{Nav, blocking, message_page};
 
 const PER_PAGE: usize = 50;
 
@@ -160,7 +156,7 @@ pub async fn list(
         .map(|e| Row {
             id: e.id,
             received: e.received.to_string(),
-            state: e.state,
+            state: e.state.to_string(),
             priority: e.priority,
             flags: e.flags.join(", "),
             language: e.language,
@@ -174,14 +170,7 @@ pub async fn list(
         })
         .collect();
     let counts = found.counts.into_iter().map(|(s, n)| (query.link(0, Some(&s)), n, s)).collect();
-    let desk_names = state
-        .store
-        .desks()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|d| session.desks.contains_key(&d.id))
-        .map(|d| (d.id.0, d.name))
-        .collect();
+    let desk_names = state.cases.desks_of(&session.reader()).into_iter().map(|(id, name)| (id.0, name)).collect();
     let building = (progress.done < progress.total).then_some((progress.done, progress.total));
     render::page(&ListPage {
         nav: Some(Nav::of(&session)),
@@ -199,43 +188,6 @@ pub async fn list(
         priorities: &triage::PRIORITIES,
         flags: &triage::FLAGS,
     })
-}
-
-/// The record and the desk key to open it, or 404 for anyone who is not a
-/// member of its desk (and for ids that do not exist: the same answer).
-pub fn readable(
-    state: &AppState,
-    session: &SessionView,
-    id: &str,
-) -> Result<(SubmissionRecord, Arc<DeskIdentity>), Response> {
-    let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid {
-        return Err(not_found_page());
-    }
-    let record = match state.store.submission(id) {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(not_found_page()),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read a submission");
-            return Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong."));
-        }
-    };
-    match session.desk_key(&record.desk, record.key_generation) {
-        Some(key) => Ok((record, key)),
-        None => Err(not_found_page()),
-    }
-}
-
-/// Writes an audit entry before content is released; 503 if it cannot.
-async fn audit_first(state: &AppState, entry: NewEntry) -> Result<(), Response> {
-    let audit = state.audit.clone();
-    match tokio::task::spawn_blocking(move || audit.append(entry)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The audit log cannot be written, so nothing can be shown. Tell an administrator.",
-        )),
-    }
 }
 
 /// A labelled value of the statement, for display.
@@ -307,11 +259,6 @@ struct StatementPage {
     publication: &'static [&'static str],
 }
 
-fn open_json(sealed: &crypto::Sealed, key: &DeskIdentity) -> Option<Value> {
-    let plain = crypto::open(sealed.as_bytes(), key).ok()?;
-    serde_json::from_slice(plain.as_bytes()).ok()
-}
-
 /// The form's fields with values, in form order, with English labels.
 fn sections(fields: &serde_json::Map<String, Value>) -> Vec<Section> {
     let t = Tr::new(Lang::En);
@@ -350,108 +297,68 @@ fn sections(fields: &serde_json::Map<String, Value>) -> Vec<Section> {
     out
 }
 
-pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Path(id): Path<String>) -> Response {
-    let (record, key) = match readable(&state, &session, &id) {
+pub async fn show(State(state): State<AppState>, Statement(session, statement): Statement) -> Response {
+    let cases = state.cases.clone();
+    let (statement, view) = match blocking(move || {
+        let permit = cases.permit_view(&statement)?;
+        let view = cases.view(&statement, &permit)?;
+        Ok((statement, view))
+    })
+    .await
+    {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let entry =
-        NewEntry::by(Actor::Account(session.account.to_string()), Event::StatementViewed).on(record.id.as_str());
-    if let Err(response) = audit_first(&state, entry).await {
-        return response;
-    }
-    let statement = record.statement.as_ref().and_then(|s| open_json(s, &key)).unwrap_or(Value::Null);
-    let identity = record.identity.as_ref().and_then(|s| open_json(s, &key)).unwrap_or(Value::Null);
-    let mut fields = statement["fields"].as_object().cloned().unwrap_or_default();
-    if let Some(identity_fields) = identity["fields"].as_object() {
-        fields.extend(identity_fields.clone());
+    let record = statement.record();
+    let StatementView { statement: doc, identity, consent, files, thread, triage, members, widest_publication } = view;
+    let mut fields = doc.as_ref().map(|d| d.fields.clone()).unwrap_or_default();
+    if let Some(identity) = &identity {
+        fields.extend(identity.fields.clone());
     }
     let narrative = fields.get("statement").and_then(Value::as_str).unwrap_or("").to_string();
-    let files = statement["files"]
-        .as_array()
-        .map(|files| {
-            files
-                .iter()
-                .map(|f| {
-                    let declared = f["declared_type"].as_str().unwrap_or("").to_string();
-                    FileRow {
-                        index: f["index"].as_u64().unwrap_or(0) as usize,
-                        name: f["name"].as_str().unwrap_or("").to_string(),
-                        warn_metadata: f["metadata_choice"] == "keep_original"
-                            && (declared.starts_with("image/")
-                                || declared.starts_with("audio/")
-                                || declared.starts_with("video/")
-                                || declared == "application/pdf"),
-                        declared_type: declared,
-                        bytes: f["bytes"].as_u64().unwrap_or(0),
-                        sha256: f["sha256"].as_str().unwrap_or("").to_string(),
-                        metadata_choice: f["metadata_choice"].as_str().unwrap_or("").to_string(),
-                        has_clean_copy: !f["cleaned_copy"].is_null(),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let consent = record
-        .consent
-        .last()
-        .and_then(|s| open_json(s, &key))
-        .and_then(|doc| doc["records"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .map(|r| ConsentRow {
-            scope: r["scope"].as_str().unwrap_or("").into(),
-            recipient: r["recipient"].as_str().unwrap_or("").into(),
-            level: r["level"].as_str().unwrap_or("").into(),
-            granted_at: r["granted_at"].as_str().unwrap_or("").into(),
-            revoked_at: r["revoked_at"].as_str().unwrap_or("").into(),
+    let files = files
+        .into_iter()
+        .map(|row| {
+            let f = row.doc;
+            let declared = f.declared_type.clone();
+            FileRow {
+                index: f.index,
+                name: f.name,
+                warn_metadata: f.metadata_choice == "keep_original"
+                    && (declared.starts_with("image/")
+                        || declared.starts_with("audio/")
+                        || declared.starts_with("video/")
+                        || declared == "application/pdf"),
+                declared_type: declared,
+                bytes: f.bytes,
+                sha256: f.sha256,
+                metadata_choice: f.metadata_choice,
+                has_clean_copy: f.cleaned_copy.is_some(),
+            }
         })
         .collect();
-    let thread = record
-        .thread
+    let consent = consent
+        .records
         .iter()
-        .filter_map(|item| {
-            let doc = open_json(&item.message, &key)?;
-            let mut text = doc["text"].as_str().unwrap_or("").to_string();
-            if let Some(files) = doc["files"].as_array() {
-                let names: Vec<&str> = files.iter().filter_map(|f| f["name"].as_str()).collect();
-                text = format!("{text}[files added: {}]", names.join(", "));
+        .map(|r| ConsentRow {
+            scope: serde_json::to_value(r.scope).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            recipient: r.recipient.clone(),
+            level: r.level.clone(),
+            granted_at: r.granted_at.clone(),
+            revoked_at: r.revoked_at.clone().unwrap_or_default(),
+        })
+        .collect();
+    let thread = thread
+        .into_iter()
+        .map(|item| {
+            let mut text = item.text;
+            if !item.files.is_empty() {
+                text = format!("{text}[files added: {}]", item.files.join(", "));
             }
-            Some(ThreadRow {
-                from_reviewer: item.author == crate::storage::Author::Reviewer,
-                day: item.day.to_string(),
-                text,
-                unread: item.unread,
-            })
+            ThreadRow { from_reviewer: item.from_reviewer, day: item.day, text, unread: item.unread }
         })
         .collect();
     let history = super::audit_view::history_of(&state, &record.id);
-    let record_desk = record.desk.clone();
-    let triage = super::actions::load_triage(&record, &key);
-    let consent_records = super::actions::latest_consent(&record, &key);
-    let widest_publication = triage::PUBLICATION[triage::widest_publication_allowed(&consent_records)];
-    let members = state
-        .store
-        .desk_holders(&record.desk, record.key_generation)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|h| match h {
-            crate::storage::Holder::Account(n) => Some(n.to_string()),
-            crate::storage::Holder::Recovery => None,
-        })
-        .collect();
-    // The witness's new messages have now been seen by a reviewer.
-    if record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness) {
-        let seen = state.store.modify_submission(&record.id, &[], |fresh| {
-            for item in fresh.thread.iter_mut().filter(|i| i.author == crate::storage::Author::Witness) {
-                item.unread = false;
-            }
-            Ok(())
-        });
-        if seen.is_ok() {
-            state.search.refresh(&state.store, &record.id);
-        }
-    }
     render::page(&StatementPage {
         nav: Some(Nav::of(&session)),
         history,
@@ -463,12 +370,11 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
         widest_publication,
         partners: state.store.partners().unwrap_or_default().into_iter().map(|p| (p.id, p.name)).collect(),
         other_desks: state
-            .store
-            .desks()
-            .unwrap_or_default()
+            .cases
+            .desks_of(statement.reader())
             .into_iter()
-            .filter(|d| session.desks.contains_key(&d.id) && d.id != record_desk)
-            .map(|d| (d.id.0, d.name))
+            .filter(|(id, _)| *id != record.desk)
+            .map(|(id, name)| (id.0, name))
             .collect(),
         states: &triage::STATES,
         priorities: &triage::PRIORITIES,
@@ -478,10 +384,10 @@ pub async fn show(State(state): State<AppState>, SignedIn(session): SignedIn, Pa
         violation: &triage::VIOLATION_STATUS,
         verification: &triage::VERIFICATION,
         publication: &triage::PUBLICATION,
-        withdrawn: record.state == "withdrawn",
-        id: record.id,
+        withdrawn: record.state.is_final(),
+        id: record.id.clone(),
         received: record.received.to_string(),
-        state: record.state,
+        state: record.state.to_string(),
         narrative,
         sections: sections(&fields),
         files,
@@ -498,44 +404,26 @@ pub struct DownloadQuery {
 
 pub async fn download(
     State(state): State<AppState>,
-    SignedIn(session): SignedIn,
-    Path((id, index)): Path<(String, usize)>,
+    Statement(_, statement): Statement,
+    Path((_, index)): Path<(String, usize)>,
     query: axum::extract::Query<DownloadQuery>,
 ) -> Response {
-    let (record, key) = match readable(&state, &session, &id) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some(file) = index.checked_sub(1).and_then(|i| record.files.get(i)) else {
-        return not_found_page();
-    };
     let clean = query.copy.as_deref() == Some("clean");
-    let object = match (clean, &file.cleaned) {
-        (false, _) => file.object.clone(),
-        (true, Some(cleaned)) => cleaned.clone(),
-        (true, None) => return not_found_page(),
-    };
-    let label = if clean { format!("{index}-clean") } else { index.to_string() };
-    let entry =
-        NewEntry::by(Actor::Account(session.account.to_string()), Event::FileDownloaded { file: label.clone() })
-            .on(record.id.as_str());
-    if let Err(response) = audit_first(&state, entry).await {
-        return response;
-    }
-    let sealed = match state.store.objects().read(&object) {
-        Ok(reader) => reader,
-        Err(_) => return not_found_page(),
+    let cases = state.cases.clone();
+    let id = statement.id().to_string();
+    let opened = blocking(move || {
+        let permit = cases.permit_download(&statement, index, clean)?;
+        cases.download(&statement, index, clean, &permit)
+    })
+    .await;
+    let download = match opened {
+        Ok(d) => d,
+        Err(response) => return response,
     };
     // Decrypt on a blocking thread, a chunk at a time, into the response.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let mut reader = download.reader;
     tokio::task::spawn_blocking(move || {
-        let mut reader = match crypto::open_stream(sealed, key.as_ref()) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-                return;
-            }
-        };
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match reader.read(&mut buf) {
@@ -558,14 +446,12 @@ pub async fn download(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     // The file name is ours, not the witness's: nothing they chose reaches
     // a header, and the browser can only save it.
-    let name = format!("attachment; filename=\"statement-{}-file-{label}.bin\"", &record.id[..12]);
+    let name = format!("attachment; filename=\"statement-{}-file-{}.bin\"", &id[..12], download.label);
     if let Ok(v) = HeaderValue::from_str(&name) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    if !clean {
-        // The plaintext size of an original is on record; a cleaned copy's
-        // is inside the sealed statement, so it goes chunked.
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.bytes));
+    if let Some(len) = download.len {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
     response
 }

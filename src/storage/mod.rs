@@ -14,6 +14,7 @@
 //! whatever a caller acknowledges has reached the disk.
 
 mod durable;
+mod feed;
 pub mod format;
 mod objects;
 mod records;
@@ -29,6 +30,7 @@ use zeroize::Zeroizing;
 use crate::crypto::{Sealed, SigningKey};
 
 pub use durable::{create_private_dir, sync_dir};
+pub use feed::{ChangeFeed, ChangeKind, StatementChange, Subscriber};
 pub use objects::{ObjectStore, PendingObject};
 pub use records::{
     AccountName, AccountRecord, DeskId, DeskKeyGeneration, DeskKeyWrap, DeskRecord, Holder, Invitation, ObjectId,
@@ -68,6 +70,45 @@ impl From<sled::Error> for StorageError {
             other => StorageError::Corrupt(other.to_string()),
         }
     }
+}
+
+/// Statement records, as any storage engine keeps them: a new statement
+/// is inserted with its receipt lookup in one durable step; every later
+/// change is applied to the record as stored by compare-and-swap and bumps
+/// its version; every committed change is published on the engine's
+/// [`ChangeFeed`].
+pub trait StatementRecords: ChangeFeed + Send + Sync {
+    fn submission(&self, id: &str) -> Result<Option<SubmissionRecord>, StorageError>;
+
+    /// The submission a receipt lookup hash points to.
+    fn submission_by_receipt(&self, receipt_lookup: &str) -> Result<Option<SubmissionRecord>, StorageError>;
+
+    /// Stores a new submission (at version 1), its receipt lookup and its
+    /// deferred audit event in one transaction, and flushes: when this
+    /// returns, the record is durable and the receipt may be shown.
+    fn insert_submission(
+        &self,
+        record: &SubmissionRecord,
+        receipt_lookup: &str,
+        audit_event: Option<&[u8]>,
+    ) -> Result<(), StorageError>;
+
+    /// Changes a submission record without losing anyone else's change:
+    /// reads the current record, applies `change` to it, and writes it back
+    /// only if nobody wrote in between (compare-and-swap), retrying on a
+    /// fresh copy otherwise. Deferred audit events are written in the same
+    /// transaction. `change` may refuse (for instance when the statement
+    /// was withdrawn meanwhile); nothing is written then. Flushes, publishes
+    /// the change, and returns the record as stored.
+    fn modify_submission(
+        &self,
+        id: &str,
+        audit_events: &[Vec<u8>],
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), String>,
+    ) -> Result<SubmissionRecord, ModifyError>;
+
+    /// Every submission record (for listing and export).
+    fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_>;
 }
 
 /// Why a record could not be changed.
@@ -120,6 +161,7 @@ pub struct Store {
     invitations: sled::Tree,
     partners: sled::Tree,
     objects: ObjectStore,
+    feed: feed::Feed,
 }
 
 impl std::fmt::Debug for Store {
@@ -237,6 +279,7 @@ impl Store {
             partners: db.open_tree(TREE_PARTNERS)?,
             db,
             objects,
+            feed: feed::Feed::default(),
         })
     }
 
@@ -301,14 +344,60 @@ impl Store {
         }
     }
 
-    /// Replaces an existing account record.
-    pub fn update_account(&self, account: &AccountRecord) -> Result<(), StorageError> {
-        let key = account.name.as_str().as_bytes();
-        if self.accounts.get(key)?.is_none() {
-            return Err(StorageError::NotFound);
+    /// Changes an account without losing anyone else's change: `change` is
+    /// applied to the record as stored, and written back only if nobody
+    /// wrote in between (compare-and-swap), retrying on a fresh copy
+    /// otherwise. A failed sign-in can never undo an admin's disable, a
+    /// TOTP reset or a password change. Flushes before returning the record
+    /// as stored.
+    pub fn modify_account(
+        &self,
+        name: &AccountName,
+        mut change: impl FnMut(&mut AccountRecord) -> Result<(), String>,
+    ) -> Result<AccountRecord, ModifyError> {
+        self.modify_account_and_wraps(name, |record| change(record).map(|()| Vec::new()))
+    }
+
+    /// As [`Store::modify_account`], also storing the desk key wraps the
+    /// change returns, in the same transaction (a password change: new
+    /// verifier, new recipient, every desk key rewrapped).
+    pub fn modify_account_and_wraps(
+        &self,
+        name: &AccountName,
+        mut change: impl FnMut(&mut AccountRecord) -> Result<Vec<DeskKeyWrap>, String>,
+    ) -> Result<AccountRecord, ModifyError> {
+        let key = name.as_str().as_bytes().to_vec();
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(current) = self.accounts.get(&key).map_err(StorageError::from)? else {
+                return Err(ModifyError::Storage(StorageError::NotFound));
+            };
+            let mut record: AccountRecord = decode(&current)?;
+            let wraps = change(&mut record).map_err(ModifyError::Refused)?;
+            let value = encode(&record)?;
+            let wraps: Vec<(Vec<u8>, Vec<u8>)> = wraps
+                .iter()
+                .map(|w| (wrap_key(&w.desk, w.generation, &w.holder), w.sealed.as_bytes().to_vec()))
+                .collect();
+            let result = (&self.accounts, &self.desk_keys).transaction(|(accounts, desk_keys)| {
+                if accounts.get(&key)?.as_deref() != Some(&current[..]) {
+                    return sled::transaction::abort(());
+                }
+                accounts.insert(key.as_slice(), value.as_slice())?;
+                for (k, v) in &wraps {
+                    desk_keys.insert(k.as_slice(), v.as_slice())?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => {
+                    self.flush()?;
+                    return Ok(record);
+                }
+                Err(sled::transaction::TransactionError::Abort(())) => continue,
+                Err(sled::transaction::TransactionError::Storage(e)) => return Err(ModifyError::Storage(e.into())),
+            }
         }
-        self.put_json(&self.accounts, key, account)?;
-        self.flush()
+        Err(ModifyError::Refused("the account kept changing; try again".into()))
     }
 
     // --- desks -------------------------------------------------------------
@@ -373,32 +462,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// Replaces an account and its desk key wraps in one transaction
-    /// (password change: new verifier, new recipient, everything rewrapped).
-    pub fn replace_account_and_wraps(
-        &self,
-        account: &AccountRecord,
-        wraps: &[DeskKeyWrap],
-    ) -> Result<(), StorageError> {
-        let key = account.name.as_str().as_bytes().to_vec();
-        let value = encode(account)?;
-        let wraps: Vec<(Vec<u8>, Vec<u8>)> =
-            wraps.iter().map(|w| (wrap_key(&w.desk, w.generation, &w.holder), w.sealed.as_bytes().to_vec())).collect();
-        (&self.accounts, &self.desk_keys)
-            .transaction(|(accounts, desk_keys)| {
-                accounts.insert(key.as_slice(), value.as_slice())?;
-                for (k, v) in &wraps {
-                    desk_keys.insert(k.as_slice(), v.as_slice())?;
-                }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                sled::transaction::TransactionError::Storage(e) => StorageError::from(e),
-                sled::transaction::TransactionError::Abort(()) => StorageError::Corrupt("transaction aborted".into()),
-            })?;
-        self.flush()
     }
 
     /// Removes every generation of a desk key held by `holder`.
@@ -476,100 +539,10 @@ impl Store {
         Ok(Zeroizing::new(key.to_vec()))
     }
 
-    /// Stores a new submission, its receipt lookup and its deferred audit
-    /// event in one transaction, and flushes: when this returns, the record
-    /// is durable and the receipt may be shown.
-    pub fn insert_submission(
-        &self,
-        record: &SubmissionRecord,
-        receipt_lookup: &str,
-        audit_event: Option<&[u8]>,
-    ) -> Result<(), StorageError> {
-        let id = record.id.as_bytes().to_vec();
-        let value = encode(record)?;
-        let lookup = receipt_lookup.as_bytes().to_vec();
-        let pending_key = crate::crypto::random_array::<16>().to_vec();
-        let result =
-            (&self.submissions, &self.receipts, &self.audit_pending).transaction(|(subs, receipts, pending)| {
-                if subs.get(&id)?.is_some() || receipts.get(&lookup)?.is_some() {
-                    return sled::transaction::abort(());
-                }
-                subs.insert(id.as_slice(), value.as_slice())?;
-                receipts.insert(lookup.as_slice(), id.as_slice())?;
-                if let Some(event) = audit_event {
-                    pending.insert(pending_key.as_slice(), event)?;
-                }
-                Ok(())
-            });
-        match result {
-            Ok(()) => self.flush(),
-            Err(sled::transaction::TransactionError::Abort(())) => {
-                Err(StorageError::AlreadyExists("a submission with this id or receipt".into()))
-            }
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-        }
-    }
-
-    pub fn submission(&self, id: &str) -> Result<Option<SubmissionRecord>, StorageError> {
-        self.get_json(&self.submissions, id.as_bytes())
-    }
-
-    /// The submission a receipt lookup hash points to.
-    pub fn submission_by_receipt(&self, receipt_lookup: &str) -> Result<Option<SubmissionRecord>, StorageError> {
-        match self.receipts.get(receipt_lookup.as_bytes())? {
-            Some(id) => self.get_json(&self.submissions, &id),
-            None => Ok(None),
-        }
-    }
-
-    /// Changes a submission record without losing anyone else's change:
-    /// reads the current record, applies `change` to it, and writes it back
-    /// only if nobody wrote in between (compare-and-swap), retrying on a
-    /// fresh copy otherwise. Deferred audit events are written in the same
-    /// transaction. `change` may refuse (for instance when the statement was
-    /// withdrawn meanwhile); nothing is written then. Flushes before
-    /// returning the record as stored.
-    pub fn modify_submission(
-        &self,
-        id: &str,
-        audit_events: &[Vec<u8>],
-        mut change: impl FnMut(&mut SubmissionRecord) -> Result<(), String>,
-    ) -> Result<SubmissionRecord, ModifyError> {
-        let key = id.as_bytes().to_vec();
-        for _ in 0..16 {
-            let Some(current) = self.submissions.get(&key).map_err(StorageError::from)? else {
-                return Err(ModifyError::Storage(StorageError::NotFound));
-            };
-            let mut record: SubmissionRecord = decode(&current)?;
-            change(&mut record).map_err(ModifyError::Refused)?;
-            let value = encode(&record)?;
-            let pending: Vec<(Vec<u8>, &[u8])> =
-                audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();
-            let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending_tree)| {
-                if subs.get(&key)?.as_deref() != Some(&current[..]) {
-                    return sled::transaction::abort(());
-                }
-                subs.insert(key.as_slice(), value.as_slice())?;
-                for (k, v) in &pending {
-                    pending_tree.insert(k.as_slice(), *v)?;
-                }
-                Ok(())
-            });
-            match result {
-                Ok(()) => {
-                    self.flush()?;
-                    return Ok(record);
-                }
-                Err(sled::transaction::TransactionError::Abort(())) => continue,
-                Err(sled::transaction::TransactionError::Storage(e)) => return Err(ModifyError::Storage(e.into())),
-            }
-        }
-        Err(ModifyError::Refused("the statement kept changing; try again".into()))
-    }
-
-    /// Every submission record (for listing and export).
-    pub fn submissions(&self) -> impl Iterator<Item = Result<SubmissionRecord, StorageError>> + '_ {
-        self.submissions.iter().values().map(|v| decode(&v?))
+    /// Free space on the disk that holds the data directory, in bytes.
+    pub fn free_space(&self) -> Result<u64, StorageError> {
+        let stats = rustix::fs::statvfs(&self.dir).map_err(|e| StorageError::Io(e.into()))?;
+        Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
     }
 
     // --- deferred witness audit events ---------------------------------------
@@ -598,6 +571,110 @@ impl Store {
     fn put_json<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<(), StorageError> {
         tree.insert(key, encode(value)?)?;
         Ok(())
+    }
+}
+
+/// How often a compare-and-swap is retried before the writer gives up.
+const CAS_ATTEMPTS: usize = 16;
+
+impl ChangeFeed for Store {
+    fn subscribe(&self, subscriber: Subscriber) {
+        self.feed.add(subscriber);
+    }
+}
+
+impl StatementRecords for Store {
+    fn submission(&self, id: &str) -> Result<Option<SubmissionRecord>, StorageError> {
+        self.get_json(&self.submissions, id.as_bytes())
+    }
+
+    fn submission_by_receipt(&self, receipt_lookup: &str) -> Result<Option<SubmissionRecord>, StorageError> {
+        match self.receipts.get(receipt_lookup.as_bytes())? {
+            Some(id) => self.get_json(&self.submissions, &id),
+            None => Ok(None),
+        }
+    }
+
+    fn insert_submission(
+        &self,
+        record: &SubmissionRecord,
+        receipt_lookup: &str,
+        audit_event: Option<&[u8]>,
+    ) -> Result<(), StorageError> {
+        let mut record = record.clone();
+        record.version = 1;
+        let id = record.id.as_bytes().to_vec();
+        let value = encode(&record)?;
+        let lookup = receipt_lookup.as_bytes().to_vec();
+        let pending_key = crate::crypto::random_array::<16>().to_vec();
+        let result =
+            (&self.submissions, &self.receipts, &self.audit_pending).transaction(|(subs, receipts, pending)| {
+                if subs.get(&id)?.is_some() || receipts.get(&lookup)?.is_some() {
+                    return sled::transaction::abort(());
+                }
+                subs.insert(id.as_slice(), value.as_slice())?;
+                receipts.insert(lookup.as_slice(), id.as_slice())?;
+                if let Some(event) = audit_event {
+                    pending.insert(pending_key.as_slice(), event)?;
+                }
+                Ok(())
+            });
+        match result {
+            Ok(()) => {
+                self.flush()?;
+                self.feed.publish(ChangeKind::Created, record);
+                Ok(())
+            }
+            Err(sled::transaction::TransactionError::Abort(())) => {
+                Err(StorageError::AlreadyExists("a submission with this id or receipt".into()))
+            }
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    fn modify_submission(
+        &self,
+        id: &str,
+        audit_events: &[Vec<u8>],
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), String>,
+    ) -> Result<SubmissionRecord, ModifyError> {
+        let key = id.as_bytes().to_vec();
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(current) = self.submissions.get(&key).map_err(StorageError::from)? else {
+                return Err(ModifyError::Storage(StorageError::NotFound));
+            };
+            let before: SubmissionRecord = decode(&current)?;
+            let mut record = before.clone();
+            change(&mut record).map_err(ModifyError::Refused)?;
+            record.version = before.version + 1;
+            let value = encode(&record)?;
+            let pending: Vec<(Vec<u8>, &[u8])> =
+                audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();
+            let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending_tree)| {
+                if subs.get(&key)?.as_deref() != Some(&current[..]) {
+                    return sled::transaction::abort(());
+                }
+                subs.insert(key.as_slice(), value.as_slice())?;
+                for (k, v) in &pending {
+                    pending_tree.insert(k.as_slice(), *v)?;
+                }
+                Ok(())
+            });
+            match result {
+                Ok(()) => {
+                    self.flush()?;
+                    self.feed.publish(feed::kind_of(&before, &record), record.clone());
+                    return Ok(record);
+                }
+                Err(sled::transaction::TransactionError::Abort(())) => continue,
+                Err(sled::transaction::TransactionError::Storage(e)) => return Err(ModifyError::Storage(e.into())),
+            }
+        }
+        Err(ModifyError::Refused("the statement kept changing; try again".into()))
+    }
+
+    fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
+        Box::new(self.submissions.iter().values().map(|v| decode(&v?)))
     }
 }
 

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::case::workflow::WorkflowState;
 use crate::clock::Day;
 use crate::crypto::{Recipient, Salt, Sealed};
 
@@ -68,7 +69,7 @@ pub struct SubmissionRecord {
     pub key_generation: u32,
     pub received: Day,
     /// Workflow state (DOMAIN.md's vocabulary).
-    pub state: String,
+    pub state: WorkflowState,
     pub channel: Channel,
     /// `None` once purged (withdrawal).
     pub statement: Option<Sealed>,
@@ -88,4 +89,9 @@ pub struct SubmissionRecord {
     /// public form.
     #[serde(default)]
     pub filed_by: Option<String>,
+    /// Bumped by every committed change (1 when filed), so a reader that
+    /// holds two copies keeps the newer: the reviewers' index, whose build
+    /// may race a change.
+    #[serde(default)]
+    pub version: u64,
 }

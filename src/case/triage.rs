@@ -8,25 +8,10 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-pub const STATES: [&str; 14] = [
-    "received",
-    "safety_screen",
-    "needs_translation",
-    "in_review",
-    "needs_follow_up",
-    "peer_review",
-    "finalized",
-    "referred",
-    "closed",
-    "duplicate",
-    "withdrawn",
-    "out_of_scope",
-    "on_hold",
-    "security_review",
-];
+use super::documents::{ConsentDoc, Scope};
 
-/// States that need a short reason.
-pub const NEEDS_REASON: [&str; 3] = ["security_review", "out_of_scope", "on_hold"];
+/// The workflow states' names, for menus (the rules are in `workflow`).
+pub const STATES: [&str; 14] = super::workflow::STATE_NAMES;
 
 pub const PRIORITIES: [&str; 4] = ["urgent", "high", "normal", "low"];
 
@@ -117,23 +102,16 @@ pub fn valid_label(label: &str) -> bool {
 }
 
 /// How wide the witness's consent lets a publication decision be: the
-/// index in `PUBLICATION` of the widest allowed.
-pub fn widest_publication_allowed(consent: &[serde_json::Value]) -> usize {
-    let level = |scope: &str| -> String {
-        consent
-            .iter()
-            .find(|r| r["scope"] == scope && r["revoked_at"].is_null())
-            .and_then(|r| r["level"].as_str())
-            .unwrap_or("no")
-            .to_string()
-    };
-    let public = level("public_use");
-    let named = level("identify_as") == "name";
+/// index in `PUBLICATION` of the widest allowed. An unanswered question
+/// counts as the most protective answer.
+pub fn widest_publication_allowed(consent: &ConsentDoc) -> usize {
+    let public = consent.level_or_no(Scope::PublicUse, "public");
+    let named = consent.level(Scope::IdentifyAs, "public") == Some("name");
     if public != "no" && named {
         4
     } else if public != "no" {
         3
-    } else if level("aggregate_statistics") == "yes" {
+    } else if consent.allows_statistics() {
         2
     } else {
         1
@@ -143,7 +121,7 @@ pub fn widest_publication_allowed(consent: &[serde_json::Value]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::case::documents::ConsentRecord;
 
     #[test]
     fn labels_must_be_namespaced() {
@@ -155,20 +133,34 @@ mod tests {
         assert!(!valid_label("act:<script>"));
     }
 
+    fn consent(records: &[(Scope, &str, &str, Option<&str>)]) -> ConsentDoc {
+        ConsentDoc::new(
+            records
+                .iter()
+                .map(|(scope, recipient, level, revoked)| ConsentRecord {
+                    scope: *scope,
+                    recipient: recipient.to_string(),
+                    level: level.to_string(),
+                    granted_at: "2026-11-01".into(),
+                    text_version: "t".into(),
+                    revoked_at: revoked.map(str::to_string),
+                })
+                .collect(),
+        )
+    }
+
     #[test]
     fn publication_is_never_wider_than_consent() {
-        let none = vec![];
+        let none = consent(&[]);
         assert_eq!(PUBLICATION[widest_publication_allowed(&none)], "do_not_publish");
-        let aggregate = vec![json!({"scope": "aggregate_statistics", "level": "yes", "revoked_at": null})];
+        let aggregate = consent(&[(Scope::AggregateStatistics, "organization", "yes", None)]);
         assert_eq!(PUBLICATION[widest_publication_allowed(&aggregate)], "aggregate_only");
-        let public = vec![json!({"scope": "public_use", "level": "paraphrase", "revoked_at": null})];
+        let public = consent(&[(Scope::PublicUse, "public", "paraphrase", None)]);
         assert_eq!(PUBLICATION[widest_publication_allowed(&public)], "anonymised");
-        let revoked = vec![json!({"scope": "public_use", "level": "quotes", "revoked_at": "2026-11-29"})];
+        let revoked = consent(&[(Scope::PublicUse, "public", "quotes", Some("2026-11-29"))]);
         assert_eq!(PUBLICATION[widest_publication_allowed(&revoked)], "do_not_publish");
-        let named = vec![
-            json!({"scope": "public_use", "level": "quotes", "revoked_at": null}),
-            json!({"scope": "identify_as", "level": "name", "revoked_at": null}),
-        ];
+        let named =
+            consent(&[(Scope::PublicUse, "public", "quotes", None), (Scope::IdentifyAs, "public", "name", None)]);
         assert_eq!(PUBLICATION[widest_publication_allowed(&named)], "attributed");
     }
 }
