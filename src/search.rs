@@ -331,6 +331,50 @@ impl SearchIndex {
 mod tests {
     use super::*;
 
+    fn entry(version: u64, state: WorkflowState) -> Entry {
+        Entry {
+            id: "a".repeat(32),
+            desk: DeskId("d".into()),
+            received: Day::from_civil(2026, 11, 29).unwrap(),
+            state,
+            priority: "normal".into(),
+            flags: vec![],
+            labels: vec![],
+            language: String::new(),
+            communities: vec![],
+            roles: vec![],
+            files: 0,
+            assigned_to: None,
+            channel: Channel::Web,
+            unread: false,
+            version,
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_older_copy_never_replaces_a_newer_one() {
+        let index = SearchIndex::default();
+        let desk = DeskId("d".into());
+        index.desks.write().unwrap().insert(
+            desk.clone(),
+            DeskIndex {
+                keys: vec![],
+                entries: HashMap::new(),
+                total: Arc::new(AtomicUsize::new(0)),
+                done: Arc::new(AtomicUsize::new(0)),
+            },
+        );
+        // The change feed delivers version 3; a build that read version 2
+        // before the change inserts it afterwards.
+        index.insert(&desk, vec![entry(3, WorkflowState::InReview)]);
+        index.insert(&desk, vec![entry(2, WorkflowState::Received)]);
+        let shown = index.desks.read().unwrap()[&desk].entries[&"a".repeat(32)].clone();
+        assert_eq!((shown.version, shown.state), (3, WorkflowState::InReview));
+        index.insert(&desk, vec![entry(4, WorkflowState::Closed)]);
+        assert_eq!(index.desks.read().unwrap()[&desk].entries[&"a".repeat(32)].version, 4);
+    }
+
     #[test]
     fn folding_lowers_case_but_never_merges_letters() {
         assert_eq!(fold("Ürümqi"), "ürümqi");

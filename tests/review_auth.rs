@@ -454,57 +454,10 @@ async fn non_admins_cannot_see_admin_pages_and_disabled_accounts_cannot_sign_in(
     server.stop().await;
 }
 
-/// The audit log's file, which can be switched to fail like a full disk
-/// (writes go to /dev/full: ENOSPC from the kernel) or a read-only file.
-#[derive(Clone)]
-struct SwitchableLog {
-    real: Arc<std::sync::Mutex<std::fs::File>>,
-    failing: Arc<std::sync::Mutex<Option<std::fs::File>>>,
-}
-
-impl testimony::audit::LogFile for SwitchableLog {
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        use std::io::Write;
-        if let Some(f) = self.failing.lock().unwrap().as_mut() {
-            return f.write_all(bytes);
-        }
-        self.real.lock().unwrap().write_all(bytes)
-    }
-    fn sync(&mut self) -> std::io::Result<()> {
-        if let Some(f) = self.failing.lock().unwrap().as_mut() {
-            return f.sync_data();
-        }
-        self.real.lock().unwrap().sync_data()
-    }
-    fn truncate(&mut self, _len: u64) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 async fn fail_closed_with(failure: std::fs::File) {
     let org = Org::new();
     let clock = Arc::new(ManualClock::at(Timestamp(T0)));
-    let dir = tempfile::tempdir().unwrap();
-    let log_file = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("log")).unwrap();
-    let switch = SwitchableLog {
-        real: Arc::new(std::sync::Mutex::new(log_file)),
-        failing: Arc::new(std::sync::Mutex::new(None)),
-    };
-    let store = testimony::storage::Store::open(&org.site.data).unwrap();
-    let signing = store.signing_key().unwrap();
-    let audit = testimony::audit::AuditLog::with_file(
-        Box::new(switch.clone()),
-        Box::new(switch.clone()),
-        signing,
-        clock.clone(),
-    );
-    let state = testimony::server::AppState::from_parts(
-        store,
-        audit,
-        clock.clone(),
-        IntakeLimits::default(),
-        Default::default(),
-    );
+    let (state, switch) = state_with_switchable_log(&org.site, clock.clone());
     let server = InProcess::start_with(state).await;
     let form = Form::new()
         .text("role", "detained_self")
@@ -517,7 +470,7 @@ async fn fail_closed_with(failure: std::fs::File) {
     bo.login("bo", PASSWORD, &org.code("bo", &clock)).await;
     assert_eq!(bo.get(&format!("/submissions/{id}")).await.status(), 200, "readable while the log works");
 
-    *switch.failing.lock().unwrap() = Some(failure);
+    switch.fail_with(failure);
     for path in [format!("/submissions/{id}"), format!("/submissions/{id}/files/1")] {
         let response = bo.get(&path).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");

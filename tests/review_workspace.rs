@@ -19,51 +19,6 @@ use testimony::config::IntakeLimits;
 
 const T0: u64 = 1_795_950_000;
 
-struct Reviewer {
-    base: String,
-    cookie: String,
-    client: reqwest::Client,
-}
-
-impl Reviewer {
-    async fn sign_in(server: &InProcess, site: &Site, name: &str, secret: &str, clock: &ManualClock) -> Reviewer {
-        clock.advance(Duration::from_secs(30));
-        let code = TotpSecret::from_base32(secret).unwrap().code_at(name, clock.now().0).unwrap();
-        let client = http();
-        let r = client
-            .post(format!("{}/login", server.review))
-            .form(&[("username", name), ("password", PASSWORD), ("totp", &code)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name} signs in");
-        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-        let _ = site;
-        Reviewer { base: server.review.clone(), cookie, client }
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap()
-    }
-
-    async fn csrf(&self) -> String {
-        let html = self.get("/account").await.text().await.unwrap();
-        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-        html[at..at + html[at..].find('"').unwrap()].to_string()
-    }
-
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        let csrf = self.csrf().await;
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        all.push(("csrf", &csrf));
-        self.client.post(format!("{}{path}", self.base)).header("Cookie", &self.cookie).form(&all).send().await.unwrap()
-    }
-}
-
-fn secret_of(stdout_text: &str) -> String {
-    stdout_text.lines().find_map(|l| l.strip_prefix("totp-secret: ")).unwrap().to_string()
-}
-
 struct World {
     site: Site,
     server: InProcess,

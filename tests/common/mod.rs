@@ -302,3 +302,126 @@ impl InProcess {
         }
     }
 }
+
+/// A signed-in reviewer's browser, through real sockets.
+pub struct Reviewer {
+    pub base: String,
+    pub cookie: String,
+    pub client: reqwest::Client,
+}
+
+impl Reviewer {
+    pub async fn sign_in(
+        server: &InProcess,
+        site: &Site,
+        name: &str,
+        secret: &str,
+        clock: &testimony::clock::ManualClock,
+    ) -> Reviewer {
+        clock.advance(Duration::from_secs(30));
+        let code = testimony::auth::totp::TotpSecret::from_base32(secret)
+            .unwrap()
+            .code_at(name, testimony::clock::Clock::now(clock).0)
+            .unwrap();
+        let client = http();
+        let r = client
+            .post(format!("{}/login", server.review))
+            .form(&[("username", name), ("password", PASSWORD), ("totp", &code)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER, "{name} signs in");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let _ = site;
+        Reviewer { base: server.review.clone(), cookie, client }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap()
+    }
+
+    pub async fn csrf(&self) -> String {
+        let html = self.get("/account").await.text().await.unwrap();
+        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.client.post(format!("{}{path}", self.base)).header("Cookie", &self.cookie).form(&all).send().await.unwrap()
+    }
+}
+
+pub fn secret_of(stdout_text: &str) -> String {
+    stdout_text.lines().find_map(|l| l.strip_prefix("totp-secret: ")).unwrap().to_string()
+}
+
+/// The audit log's file, which can be switched to fail like a full disk
+/// (writes go to /dev/full: ENOSPC from the kernel) or a read-only file.
+#[derive(Clone)]
+pub struct SwitchableLog {
+    real: Arc<Mutex<std::fs::File>>,
+    failing: Arc<Mutex<Option<std::fs::File>>>,
+}
+
+impl SwitchableLog {
+    /// From now on, writes and syncs go to `failure`.
+    pub fn fail_with(&self, failure: std::fs::File) {
+        *self.failing.lock().unwrap() = Some(failure);
+    }
+
+    /// From now on, the log fails like a full disk.
+    pub fn fail(&self) {
+        self.fail_with(std::fs::OpenOptions::new().append(true).open("/dev/full").unwrap());
+    }
+}
+
+impl testimony::audit::LogFile for SwitchableLog {
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use std::io::Write;
+        if let Some(f) = self.failing.lock().unwrap().as_mut() {
+            return f.write_all(bytes);
+        }
+        self.real.lock().unwrap().write_all(bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        if let Some(f) = self.failing.lock().unwrap().as_mut() {
+            return f.sync_data();
+        }
+        self.real.lock().unwrap().sync_data()
+    }
+    fn truncate(&mut self, _len: u64) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A server state for `site` whose audit log can be made to fail.
+pub fn state_with_switchable_log(
+    site: &Site,
+    clock: Arc<testimony::clock::ManualClock>,
+) -> (testimony::server::AppState, SwitchableLog) {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(site.root.path().join("switchable-audit-log"))
+        .unwrap();
+    let switch = SwitchableLog { real: Arc::new(Mutex::new(log_file)), failing: Arc::new(Mutex::new(None)) };
+    let store = testimony::storage::Store::open(&site.data).unwrap();
+    let signing = store.signing_key().unwrap();
+    let audit = testimony::audit::AuditLog::with_file(
+        Box::new(switch.clone()),
+        Box::new(switch.clone()),
+        signing,
+        clock.clone(),
+    );
+    let state = testimony::server::AppState::from_parts(
+        store,
+        audit,
+        clock,
+        testimony::config::IntakeLimits::default(),
+        Default::default(),
+    );
+    (state, switch)
+}
