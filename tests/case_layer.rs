@@ -9,7 +9,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use reqwest::StatusCode;
@@ -171,8 +171,8 @@ fn nothing_changes_a_withdrawn_statement() {
 // --- through the server ------------------------------------------------------
 
 async fn listed(reviewer: &Reviewer, query: &str, id: &str) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(1) {
+    // Twenty looks, 50 ms apart: within a second.
+    for _ in 0..20 {
         if reviewer.get(&format!("/?{query}")).await.text().await.unwrap().contains(&format!("/submissions/{id}")) {
             return true;
         }
@@ -322,11 +322,10 @@ async fn an_index_built_while_statements_change_ends_with_their_newest_versions(
     let ada = Reviewer::sign_in(&server, &site, "ada", &ada_secret, &clock).await;
     writer.join().unwrap();
     // Let the build finish, then compare the index with the store.
-    let started = Instant::now();
-    loop {
+    for _ in 0..500 {
         let desks = [server.state.store.server().unwrap().default_desk].into();
         let p = server.state.search.progress(&desks);
-        if p.done >= p.total || started.elapsed() > Duration::from_secs(10) {
+        if p.done >= p.total {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
