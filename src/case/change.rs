@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::audit::{Event, NewEntry};
-use crate::storage::{AccountName, Author, Holder, SubmissionRecord, ThreadItem};
+use crate::storage::{AccountName, Author, SubmissionRecord, ThreadItem};
 
 use super::documents::{self, ConsentDoc, MessageKind, Sharing, ThreadMessage};
 use super::triage::{self, Evaluation, Note, Triage};
@@ -109,8 +109,8 @@ impl Cases {
                     )));
                 }
                 if let Some(assignee) = assigned_to {
-                    let members = self.store.desk_holders(&record.desk, record.key_generation).unwrap_or_default();
-                    if !members.iter().any(|h| matches!(h, Holder::Account(n) if n == assignee)) {
+                    let members = self.store.desk_members(&record.desk, record.key_generation).unwrap_or_default();
+                    if !members.contains(assignee) {
                         return Err(refused("Statements can only be assigned to members of their desk."));
                     }
                 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, Actor, Event, ExportKind, NewEntry, Outcome, Permit};
 use crate::crypto::{self, SealingWriter};
-use crate::storage::{Author, Channel, Holder, ObjectId, Partner, StatementRecords};
+use crate::storage::{Author, Channel, ObjectId, Partner, StatementRecords};
 
 use super::access::Reader;
 use super::documents::{self, ConsentDoc, FileDoc, IdentityDoc, MessageKind, Sharing, StatementDoc, ThreadMessage};
@@ -106,13 +106,10 @@ impl Cases {
         let consent = self.consent_of(record, statement);
         let members = self
             .store
-            .desk_holders(&record.desk, record.key_generation)
+            .desk_members(&record.desk, record.key_generation)
             .unwrap_or_default()
-            .into_iter()
-            .filter_map(|h| match h {
-                Holder::Account(n) => Some(n.to_string()),
-                Holder::Recovery => None,
-            })
+            .iter()
+            .map(ToString::to_string)
             .collect();
         if record.thread.iter().any(|i| i.unread && i.author == Author::Witness) {
             let seen = self.store.modify_submission(statement.id(), &[], &mut |fresh| {

@@ -12,7 +12,7 @@ use crate::administration::{AdminError, INVITATION_HOURS};
 use crate::auth::extract::{Admin, CsrfForm, DeskMember, DeskSteward, SignedIn, sees_members};
 use crate::auth::session::SessionView;
 use crate::state::AppState;
-use crate::storage::{AccountName, Holder, Role};
+use crate::storage::{AccountName, Role};
 use crate::web::render;
 
 use super::{Nav, admin_error_page, blocking_admin, not_found_page};
@@ -191,16 +191,8 @@ fn desks_page(state: &AppState, session: &SessionView, notice: Option<String>) -
         .into_iter()
         .map(|d| {
             let current = d.current_key().map(|k| k.generation).unwrap_or(0);
-            let members = state
-                .store
-                .desk_holders(&d.id, current)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|h| match h {
-                    Holder::Account(n) => Some(n.to_string()),
-                    Holder::Recovery => None,
-                })
-                .collect();
+            let members =
+                state.store.desk_members(&d.id, current).unwrap_or_default().iter().map(ToString::to_string).collect();
             DeskRow {
                 sees_members: sees_members(session, &d.id),
                 is_member: session.is_member(&d.id),

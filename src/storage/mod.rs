@@ -12,6 +12,14 @@
 //!
 //! Every change is flushed (fsync) before the call that made it returns, so
 //! whatever a caller acknowledges has reached the disk.
+//!
+//! The interface the rest of the code relies on is in traits, so that a
+//! second engine (PostgreSQL, for several serving nodes) can stand behind
+//! it: [`StatementRecords`] (insert with the receipt lookup; every change by
+//! compare-and-swap, bumping the record's version) and [`ChangeFeed`]
+//! (every committed change published, after the flush). Accounts are
+//! changed the same way, by [`Store::modify_account`] on the record as
+//! stored; nothing reads an account, holds it and writes it back whole.
 
 mod durable;
 mod feed;
@@ -438,6 +446,18 @@ impl Store {
                     .ok_or_else(|| StorageError::Corrupt("a desk key holder is malformed".into()))
             })
             .collect()
+    }
+
+    /// The accounts that hold one generation of a desk key (its members).
+    pub fn desk_members(&self, desk: &DeskId, generation: u32) -> Result<Vec<AccountName>, StorageError> {
+        Ok(self
+            .desk_holders(desk, generation)?
+            .into_iter()
+            .filter_map(|h| match h {
+                Holder::Account(name) => Some(name),
+                Holder::Recovery => None,
+            })
+            .collect())
     }
 
     /// Every desk key wrapped to one account: (desk, generation, sealed).
