@@ -6,9 +6,11 @@
 //!
 //! - `schema`: the form as data; `form`: submitted values and validation;
 //! - `submit`: `GET/POST /submit` and the receipt page;
-//! - `upload`: one file sealed as it streams; `receipt`, `manifest`;
+//! - `upload`: one file sealed as it streams; `clean`: the cleaned copy of
+//!   a photo; `receipt`, `manifest`;
 //! - `followup`: `GET/POST /followup` and what a witness can do there.
 
+pub mod clean;
 pub mod followup;
 pub mod form;
 pub mod manifest;
