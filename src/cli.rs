@@ -132,7 +132,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
     },
-    /// Print the latest signed checkpoint, to keep off the server.
+    /// Sign a checkpoint of the log's current head, append it to the log
+    /// and print it, to keep off the server.
     Checkpoint {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
