@@ -64,6 +64,8 @@ async fn answer(store: Arc<Store>, audit: Arc<AuditLog>, stream: tokio::net::Uni
     (&mut reader).take(128).read_line(&mut line).await?;
     let mut stream = reader.into_inner();
     match line.trim() {
+        // A client that only checks whether a server answers (`restore`).
+        "" => return Ok(()),
         "submissions" => {
             let lines = tokio::task::spawn_blocking(move || {
                 store
@@ -132,6 +134,12 @@ pub fn connect(data_dir: &Path, command: &str) -> Result<UnixStream, String> {
         .map_err(|e| format!("the server is running but its control socket does not answer: {e}"))?;
     stream.write_all(format!("{command}\n").as_bytes()).map_err(|e| e.to_string())?;
     Ok(stream)
+}
+
+/// True when a server answers on `data_dir`'s control socket. Connects and
+/// hangs up without a command, which the server ignores.
+pub fn answers(data_dir: &Path) -> bool {
+    UnixStream::connect(socket_path(data_dir)).is_ok()
 }
 
 fn request(data_dir: &Path, command: &str) -> Result<Vec<String>, String> {
