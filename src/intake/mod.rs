@@ -4,10 +4,10 @@
 //! [`WitnessLang`], which reads `?lang=` and `Accept-Language` and nothing
 //! else.
 //!
+//! - `clean`: a photo's cleaned copy, from an allowlist of what shows it;
 //! - `schema`: the form as data; `form`: submitted values and validation;
 //! - `submit`: `GET/POST /submit` and the receipt page;
-//! - `upload`: one file sealed as it streams; `clean`: the cleaned copy of
-//!   a photo; `receipt`, `manifest`;
+//! - `upload`: one file sealed as it streams; `receipt`, `manifest`;
 //! - `followup`: `GET/POST /followup` and what a witness can do there.
 
 pub mod clean;
