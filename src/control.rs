@@ -130,8 +130,23 @@ pub fn offline_export_entry() -> NewEntry {
 
 /// Sends a command to the running server; returns the open connection.
 pub fn connect(data_dir: &Path, command: &str) -> Result<UnixStream, String> {
-    let mut stream = UnixStream::connect(socket_path(data_dir))
-        .map_err(|e| format!("the server is running but its control socket does not answer: {e}"))?;
+    // A server that has just started holds the lock a moment before its
+    // socket is bound (it prints its addresses first): give it two seconds
+    // rather than fail a script that runs `serve` and then `backup`.
+    let mut tries = 0;
+    let mut stream = loop {
+        match UnixStream::connect(socket_path(data_dir)) {
+            Ok(stream) => break stream,
+            Err(e)
+                if tries < 40
+                    && matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("the server is running but its control socket does not answer: {e}")),
+        }
+    };
     stream.write_all(format!("{command}\n").as_bytes()).map_err(|e| e.to_string())?;
     Ok(stream)
 }
