@@ -4,43 +4,125 @@
 //! audit log. (Like the data directory, it also holds the signing key and
 //! the receipt lookup key; see SECURITY.md.)
 //!
-//! Layout: the line `testimony-backup 1`, then entries, each a JSON header
-//! line, objects and the audit log followed by exactly the bytes their
-//! header announces and a newline, and a final `end` entry with counts, so a
-//! cut-off file is refused rather than half restored.
+//! Layout (format 2):
+//!
+//! ```text
+//! testimony-backup 2
+//! {"kind":"record","tree":T,"key_bytes":K,"bytes":N,"sha256":H}  then N bytes (key, value) and \n
+//! {"kind":"object","id":ID,"bytes":N,"sha256":H}                 then N bytes and \n
+//! {"kind":"audit","bytes":N,"sha256":H}                          then N bytes and \n
+//! {"kind":"end","entries":E,"records":R,"objects":O,"audit_bytes":A,"sha256":W}
+//! ```
+//!
+//! Each entry's `sha256` covers its header fields and its payload (see
+//! [`EntryDigest`]), so a damaged byte anywhere in an entry is named with
+//! that entry; the end entry carries counts and `W`, the SHA-256 of every
+//! byte before the end line, so a cut, a dropped or a repeated entry is
+//! refused too. The reader ([`read`]) checks all of it, and the audit
+//! chain inside, before a restore is renamed into place. These hashes catch
+//! damage (a bad disk, a cut copy), not a forger: anyone can recompute
+//! them. The audit chain and a checkpoint kept elsewhere are what catch a
+//! rewritten history (`audit verify --checkpoint` on the restored data).
+//!
+//! Format 1 (before these hashes) is refused with a message saying so: it
+//! cannot be checked for damage, and a restore that may silently carry a
+//! flipped byte into the organization's only copy is worse than a clear
+//! refusal. Restore such a file with the release that wrote it, then take
+//! a new backup.
 //!
 //! Taken while the server runs, it goes through the control socket: the
 //! server writes it from its own open store. Records are read first, then
 //! objects (which are committed before the records that name them), then
 //! the audit log up to its last complete line.
 
+mod read;
+
 use std::fs;
-use std::io::{self, BufRead, Read, Write};
-use std::path::Path;
+use std::io::{self, Read, Write};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::storage::{ObjectId, Store, create_private_dir, sync_dir};
+use crate::crypto::hex;
+use crate::storage::Store;
 
-const MAGIC: &str = "testimony-backup 1";
+pub use read::{BackupError, Check, Contents, Position, read, restore};
+
+const MAGIC: &str = "testimony-backup";
+/// The format this build writes and reads.
+pub const VERSION: u32 = 2;
+const ENTRY_DOMAIN: &[u8] = b"testimony-backup 2 entry\0";
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-enum Entry {
-    Record { tree: String, key: String, value: String },
-    Object { id: String, bytes: u64 },
-    Audit { bytes: u64 },
-    End { records: u64, objects: u64 },
+enum Header {
+    Record { tree: String, key_bytes: u64, bytes: u64, sha256: String },
+    Object { id: String, bytes: u64, sha256: String },
+    Audit { bytes: u64, sha256: String },
+    End { entries: u64, records: u64, objects: u64, audit_bytes: u64, sha256: String },
 }
 
-fn line(out: &mut impl Write, entry: &Entry) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, entry)?;
+/// The hash an entry carries: SHA-256 over a domain label, the entry's
+/// kind, name (tree or object id), key length and payload length (each
+/// field length-prefixed), then the payload. Covering the header's fields
+/// means a damaged tree name, id or length is caught at its own entry.
+struct EntryDigest(Sha256);
+
+impl EntryDigest {
+    fn new(kind: &str, name: &str, key_bytes: u64, bytes: u64) -> EntryDigest {
+        let mut hash = Sha256::new();
+        hash.update(ENTRY_DOMAIN);
+        for field in [kind.as_bytes(), name.as_bytes()] {
+            hash.update((field.len() as u64).to_be_bytes());
+            hash.update(field);
+        }
+        hash.update(key_bytes.to_be_bytes());
+        hash.update(bytes.to_be_bytes());
+        EntryDigest(hash)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn hex(self) -> String {
+        hex(&self.0.finalize())
+    }
+}
+
+impl Write for EntryDigest {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything written goes through the running hash of the end entry.
+struct Hashing<W> {
+    inner: W,
+    running: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.running.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn header(out: &mut impl Write, header: &Header) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, header)?;
     out.write_all(b"\n")
 }
 
-/// What a backup holds.
+/// What a backup written by [`write`] holds.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub records: u64,
@@ -51,20 +133,37 @@ pub struct Counts {
 /// Writes a backup of an open store to `out`.
 pub fn write(store: &Store, out: &mut impl Write) -> Result<Counts, String> {
     let fail = |e: io::Error| format!("writing the backup failed: {e}");
+    let mut out = Hashing { inner: out, running: Sha256::new() };
     let mut counts = Counts::default();
-    writeln!(out, "{MAGIC}").map_err(fail)?;
+    writeln!(out, "{MAGIC} {VERSION}").map_err(fail)?;
     store
         .for_each_record(|tree, key, value| {
+            let bytes = (key.len() + value.len()) as u64;
+            let mut digest = EntryDigest::new("record", tree, key.len() as u64, bytes);
+            digest.update(key);
+            digest.update(value);
+            let sha256 = digest.hex();
+            header(&mut out, &Header::Record { tree: tree.into(), key_bytes: key.len() as u64, bytes, sha256 })?;
+            out.write_all(key)?;
+            out.write_all(value)?;
+            out.write_all(b"\n")?;
             counts.records += 1;
-            line(out, &Entry::Record { tree: tree.into(), key: STANDARD.encode(key), value: STANDARD.encode(value) })
+            Ok(())
         })
         .map_err(|e| e.to_string())?;
     for id in store.objects().list().map_err(|e| e.to_string())? {
         let bytes = store.objects().len(&id).map_err(|e| e.to_string())?;
-        line(out, &Entry::Object { id: id.0.clone(), bytes }).map_err(fail)?;
+        // Two passes: the header carries the payload's hash, and an object
+        // can be 1 GiB, too big to hold. Committed objects never change, so
+        // both passes read the same bytes; if a purge removes one between
+        // them, the copy fails and the backup with it.
+        let mut digest = EntryDigest::new("object", &id.0, 0, bytes);
+        let hashed = io::copy(&mut store.objects().read(&id).map_err(|e| e.to_string())?.take(bytes), &mut digest)
+            .map_err(fail)?;
+        header(&mut out, &Header::Object { id: id.0.clone(), bytes, sha256: digest.hex() }).map_err(fail)?;
         let copied =
-            io::copy(&mut store.objects().read(&id).map_err(|e| e.to_string())?.take(bytes), out).map_err(fail)?;
-        if copied != bytes {
+            io::copy(&mut store.objects().read(&id).map_err(|e| e.to_string())?.take(bytes), &mut out).map_err(fail)?;
+        if copied != bytes || hashed != bytes {
             return Err(format!("object {} changed while it was being copied", id.0));
         }
         out.write_all(b"\n").map_err(fail)?;
@@ -72,87 +171,22 @@ pub fn write(store: &Store, out: &mut impl Write) -> Result<Counts, String> {
     }
     let log = fs::read(crate::audit::log_path(store.dir())).map_err(|e| format!("cannot read the audit log: {e}"))?;
     let complete = log.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    line(out, &Entry::Audit { bytes: complete as u64 }).map_err(fail)?;
-    out.write_all(&log[..complete]).map_err(fail)?;
+    let log = &log[..complete];
+    let mut digest = EntryDigest::new("audit", "", 0, log.len() as u64);
+    digest.update(log);
+    header(&mut out, &Header::Audit { bytes: log.len() as u64, sha256: digest.hex() }).map_err(fail)?;
+    out.write_all(log).map_err(fail)?;
     out.write_all(b"\n").map_err(fail)?;
-    counts.audit_bytes = complete as u64;
-    line(out, &Entry::End { records: counts.records, objects: counts.objects }).map_err(fail)?;
+    counts.audit_bytes = log.len() as u64;
+    let running = hex(&out.running.clone().finalize());
+    let end = Header::End {
+        entries: counts.records + counts.objects + 1,
+        records: counts.records,
+        objects: counts.objects,
+        audit_bytes: counts.audit_bytes,
+        sha256: running,
+    };
+    header(&mut out, &end).map_err(fail)?;
     out.flush().map_err(fail)?;
     Ok(counts)
-}
-
-/// Restores a backup into `dir`, which must not exist or be empty. The
-/// FORMAT marker is written last: an interrupted restore leaves a directory
-/// that nothing will open.
-pub fn restore(input: &mut impl BufRead, dir: &Path) -> Result<Counts, String> {
-    if let Ok(mut entries) = fs::read_dir(dir)
-        && entries.next().is_some()
-    {
-        return Err(format!("refusing to restore into {}: it exists and is not empty", dir.display()));
-    }
-    let mut first = String::new();
-    input.read_line(&mut first).map_err(|e| e.to_string())?;
-    if first.trim_end() != MAGIC {
-        return Err("this is not a testimony backup".into());
-    }
-    create_private_dir(dir).map_err(|e| e.to_string())?;
-    let store = Store::create_for_restore(dir).map_err(|e| e.to_string())?;
-    let damaged = || "the backup is damaged or cut short".to_string();
-    let mut counts = Counts::default();
-    loop {
-        let mut header = String::new();
-        if input.read_line(&mut header).map_err(|e| e.to_string())? == 0 {
-            return Err(damaged());
-        }
-        let entry: Entry = serde_json::from_str(header.trim_end()).map_err(|_| damaged())?;
-        match entry {
-            Entry::Record { tree, key, value } => {
-                let key = STANDARD.decode(key).map_err(|_| damaged())?;
-                let value = STANDARD.decode(value).map_err(|_| damaged())?;
-                store.restore_record(&tree, &key, &value).map_err(|e| e.to_string())?;
-                counts.records += 1;
-            }
-            Entry::Object { id, bytes } => {
-                let mut body = (&mut *input).take(bytes);
-                store.objects().restore(&ObjectId(id), &mut body).map_err(|e| e.to_string())?;
-                if body.limit() != 0 {
-                    return Err(damaged());
-                }
-                expect_newline(input)?;
-                counts.objects += 1;
-            }
-            Entry::Audit { bytes } => {
-                let audit_dir = dir.join("audit");
-                create_private_dir(&audit_dir).map_err(|e| e.to_string())?;
-                let partial = audit_dir.join(".log.partial");
-                let mut file = fs::File::create(&partial).map_err(|e| e.to_string())?;
-                let copied = io::copy(&mut (&mut *input).take(bytes), &mut file).map_err(|e| e.to_string())?;
-                if copied != bytes {
-                    return Err(damaged());
-                }
-                file.sync_all().map_err(|e| e.to_string())?;
-                fs::rename(&partial, crate::audit::log_path(dir)).map_err(|e| e.to_string())?;
-                sync_dir(&audit_dir).map_err(|e| e.to_string())?;
-                expect_newline(input)?;
-                counts.audit_bytes = bytes;
-            }
-            Entry::End { records, objects } => {
-                if records != counts.records || objects != counts.objects || counts.audit_bytes == 0 {
-                    return Err(damaged());
-                }
-                break;
-            }
-        }
-    }
-    store.complete_init().map_err(|e| e.to_string())?;
-    Ok(counts)
-}
-
-fn expect_newline(input: &mut impl BufRead) -> Result<(), String> {
-    let mut nl = [0u8; 1];
-    input.read_exact(&mut nl).map_err(|_| "the backup is damaged or cut short".to_string())?;
-    if nl[0] != b'\n' {
-        return Err("the backup is damaged or cut short".into());
-    }
-    Ok(())
 }

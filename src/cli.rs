@@ -33,7 +33,7 @@ pub enum Command {
     Export(ExportArgs),
     /// A consistent copy (ciphertext only) of the data directory.
     Backup(BackupArgs),
-    /// Restore a backup into a new data directory.
+    /// Restore a backup into a new (or empty) data directory.
     Restore(RestoreArgs),
     /// Print the server's public signing key (to publish, and to check
     /// evidence manifests and audit checkpoints with).
@@ -132,7 +132,8 @@ pub enum AuditCommand {
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
     },
-    /// Print the latest signed checkpoint, to keep off the server.
+    /// Sign a checkpoint of the log's current head, append it to the log
+    /// and print it, to keep off the server.
     Checkpoint {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
@@ -151,10 +152,16 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-    #[arg(long, value_name = "FILE")]
-    pub out: PathBuf,
+    /// The data directory to back up (the server may be running).
+    #[arg(long, value_name = "DIR", required_unless_present = "verify")]
+    pub data: Option<PathBuf>,
+    /// The backup file to write (created 0600; never overwritten).
+    #[arg(long, value_name = "FILE", required_unless_present = "verify")]
+    pub out: Option<PathBuf>,
+    /// Instead: check a backup file (no keys or data directory needed) and
+    /// print what it holds; exit non-zero if it is damaged.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "out"])]
+    pub verify: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

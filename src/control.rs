@@ -7,7 +7,9 @@
 //! Protocol: the client sends one command line; the server answers with
 //! JSON lines and closes. `submissions`: every submission record.
 //! `audit offline-export`: appends the export's audit entry (before the
-//! export releases anything) and answers `{"ok":true}`.
+//! export releases anything) and answers `{"ok":true}`. `audit checkpoint`:
+//! appends a signed checkpoint of the log's head and answers
+//! `{"ok":true,"checkpoint":{…}}`. `backup`: the backup stream.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -18,7 +20,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 use tokio::sync::watch;
 
-use crate::audit::{Actor, AuditLog, Event, ExportKind, NewEntry};
+use crate::audit::{Actor, AuditLog, Checkpoint, Event, ExportKind, NewEntry};
 use crate::clock::SystemClock;
 use crate::storage::StatementRecords;
 use crate::storage::{Store, SubmissionRecord};
@@ -63,6 +65,8 @@ async fn answer(store: Arc<Store>, audit: Arc<AuditLog>, stream: tokio::net::Uni
     (&mut reader).take(128).read_line(&mut line).await?;
     let mut stream = reader.into_inner();
     match line.trim() {
+        // A client that only checks whether a server answers (`restore`).
+        "" => return Ok(()),
         "submissions" => {
             let lines = tokio::task::spawn_blocking(move || {
                 store
@@ -82,6 +86,20 @@ async fn answer(store: Arc<Store>, audit: Arc<AuditLog>, stream: tokio::net::Uni
             let done = tokio::task::spawn_blocking(move || audit.append(offline_export_entry())).await;
             let answer: &[u8] = if matches!(done, Ok(Ok(()))) { b"{\"ok\":true}\n" } else { b"{\"ok\":false}\n" };
             stream.write_all(answer).await?;
+        }
+        "audit checkpoint" => {
+            // Signed by the process that holds the log, so it describes the
+            // head as written, not a checkpoint stored earlier.
+            let done = tokio::task::spawn_blocking(move || audit.checkpoint_now()).await;
+            let answer = match done {
+                Ok(Ok(cp)) => serde_json::json!({ "ok": true, "checkpoint": cp }),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "a checkpoint through the control socket failed");
+                    serde_json::json!({ "ok": false })
+                }
+                Err(_) => serde_json::json!({ "ok": false }),
+            };
+            stream.write_all(format!("{answer}\n").as_bytes()).await?;
         }
         "backup" => {
             // The backup is written by blocking code (files, fsyncs): hand it
@@ -113,14 +131,51 @@ pub fn offline_export_entry() -> NewEntry {
 
 /// Sends a command to the running server; returns the open connection.
 pub fn connect(data_dir: &Path, command: &str) -> Result<UnixStream, String> {
-    let mut stream = UnixStream::connect(socket_path(data_dir))
-        .map_err(|e| format!("the server is running but its control socket does not answer: {e}"))?;
+    // A server that has just started holds the lock a moment before its
+    // socket is bound (it prints its addresses first): give it two seconds
+    // rather than fail a script that runs `serve` and then `backup`.
+    let mut tries = 0;
+    let mut stream = loop {
+        match UnixStream::connect(socket_path(data_dir)) {
+            Ok(stream) => break stream,
+            Err(e)
+                if tries < 40
+                    && matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("the server is running but its control socket does not answer: {e}")),
+        }
+    };
     stream.write_all(format!("{command}\n").as_bytes()).map_err(|e| e.to_string())?;
     Ok(stream)
 }
 
+/// True when a server answers on `data_dir`'s control socket. Connects and
+/// hangs up without a command, which the server ignores.
+pub fn answers(data_dir: &Path) -> bool {
+    UnixStream::connect(socket_path(data_dir)).is_ok()
+}
+
 fn request(data_dir: &Path, command: &str) -> Result<Vec<String>, String> {
     BufReader::new(connect(data_dir, command)?).lines().collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// Asks the running server to append a signed checkpoint of its log's
+/// head, and returns it.
+pub fn checkpoint(data_dir: &Path) -> Result<Checkpoint, String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        ok: bool,
+        checkpoint: Option<Checkpoint>,
+    }
+    let answer = request(data_dir, "audit checkpoint")?;
+    let parsed: Option<Answer> = answer.first().and_then(|l| serde_json::from_str(l).ok());
+    match parsed {
+        Some(Answer { ok: true, checkpoint: Some(cp) }) => Ok(cp),
+        _ => Err("the server could not write a checkpoint to its audit log".into()),
+    }
 }
 
 /// Audits an offline export and returns every submission record: straight

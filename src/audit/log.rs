@@ -141,9 +141,13 @@ impl Tail {
 /// An entry to write, or `None` for a checkpoint.
 type Item = Option<NewEntry>;
 
+/// How a batch went, for one caller: the checkpoints signed for its own
+/// `None` items, in order.
+type Done = Result<Vec<Checkpoint>, (io::ErrorKind, String)>;
+
 /// Where a queued append learns how its batch went.
 #[derive(Default)]
-struct Slot(Mutex<Option<Result<(), (io::ErrorKind, String)>>>);
+struct Slot(Mutex<Option<Done>>);
 
 struct Queue {
     waiting: Vec<(Vec<Item>, Arc<Slot>)>,
@@ -256,7 +260,7 @@ impl AuditLog {
 
     /// Appends one entry and returns once it is on disk.
     pub fn append(&self, entry: NewEntry) -> Result<(), AuditError> {
-        self.submit(vec![Some(entry)])
+        self.submit(vec![Some(entry)]).map(drop)
     }
 
     /// Appends the entry that must precede a release of content (a view, a
@@ -271,13 +275,23 @@ impl AuditLog {
 
     /// Appends entries together, in order, and returns once all are on disk.
     pub fn append_all(&self, entries: Vec<NewEntry>) -> Result<(), AuditError> {
-        self.submit(entries.into_iter().map(Some).collect())
+        self.submit(entries.into_iter().map(Some).collect()).map(drop)
     }
 
     /// Appends a signed checkpoint now (also done every N records, hourly
     /// and at a clean shutdown).
     pub fn checkpoint(&self) -> Result<(), AuditError> {
-        self.submit(vec![None])
+        self.submit(vec![None]).map(drop)
+    }
+
+    /// Appends a signed checkpoint of the log's current head and returns
+    /// it, once it is on disk (`audit checkpoint`). Its `size` counts every
+    /// record written before it, so a copy kept elsewhere catches the
+    /// rollback of any of them.
+    pub fn checkpoint_now(&self) -> Result<Checkpoint, AuditError> {
+        self.submit(vec![None])?
+            .pop()
+            .ok_or_else(|| AuditError::Damaged("the checkpoint was written but not returned".into()))
     }
 
     /// Appends a checkpoint if any record was written since the last one.
@@ -292,8 +306,9 @@ impl AuditLog {
     }
 
     /// Queues `items` and waits until a leader (perhaps this thread) has
-    /// written and synced them.
-    fn submit(&self, items: Vec<Item>) -> Result<(), AuditError> {
+    /// written and synced them; returns the checkpoints signed for this
+    /// caller's `None` items.
+    fn submit(&self, items: Vec<Item>) -> Result<Vec<Checkpoint>, AuditError> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(AuditError::Poisoned);
         }
@@ -312,9 +327,13 @@ impl AuditLog {
             queue.leader = true;
             let batch = std::mem::take(&mut queue.waiting);
             drop(queue);
-            let result = self.write_batch(batch.iter().flat_map(|(items, _)| items.iter().cloned()).collect());
-            for (_, waiter) in &batch {
-                *lock(&waiter.0) = Some(result.clone());
+            let result = self.write_batch(batch.iter().map(|(items, _)| items.clone()).collect());
+            for (i, (_, waiter)) in batch.iter().enumerate() {
+                let mine = match &result {
+                    Ok(signed) => Ok(signed.get(i).cloned().unwrap_or_default()),
+                    Err(e) => Err(e.clone()),
+                };
+                *lock(&waiter.0) = Some(mine);
             }
             queue = lock(&self.queue);
             queue.leader = false;
@@ -330,8 +349,10 @@ impl AuditLog {
         }
     }
 
-    /// Formats, writes and syncs one batch (the leader only).
-    fn write_batch(&self, items: Vec<Item>) -> Result<(), (io::ErrorKind, String)> {
+    /// Formats, writes and syncs one batch (the leader only): each caller's
+    /// items in turn. Returns, per caller, the checkpoints its `None` items
+    /// asked for.
+    fn write_batch(&self, groups: Vec<Vec<Item>>) -> Result<Vec<Vec<Checkpoint>>, (io::ErrorKind, String)> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err((io::ErrorKind::Other, POISONED.into()));
         }
@@ -346,25 +367,34 @@ impl AuditLog {
             *head = record.hash;
             *seq += 1;
         };
-        for item in items {
-            match item {
-                Some(e) => {
-                    let time = match e.when {
-                        When::Now => now.to_rfc3339(),
-                        When::Day(day) => day.to_string(),
-                    };
-                    let body = Body::Entry { actor: e.actor, event: e.event, object: e.object, outcome: e.outcome };
-                    push(body, time, &mut seq, &mut head);
-                    since += 1;
+        let mut signed: Vec<Vec<Checkpoint>> = Vec::with_capacity(groups.len());
+        for items in groups {
+            let mut mine = Vec::new();
+            for item in items {
+                let asked = item.is_none();
+                match item {
+                    Some(e) => {
+                        let time = match e.when {
+                            When::Now => now.to_rfc3339(),
+                            When::Day(day) => day.to_string(),
+                        };
+                        let body = Body::Entry { actor: e.actor, event: e.event, object: e.object, outcome: e.outcome };
+                        push(body, time, &mut seq, &mut head);
+                        since += 1;
+                    }
+                    None => since = self.checkpoint_every,
                 }
-                None => since = self.checkpoint_every,
+                if since >= self.checkpoint_every {
+                    let time = now.to_rfc3339();
+                    let checkpoint = Checkpoint::sign(seq, &head, &time, &self.signing);
+                    if asked {
+                        mine.push(checkpoint.clone());
+                    }
+                    push(Body::Checkpoint(checkpoint), time, &mut seq, &mut head);
+                    since = 0;
+                }
             }
-            if since >= self.checkpoint_every {
-                let time = now.to_rfc3339();
-                let checkpoint = Checkpoint::sign(seq, &head, &time, &self.signing);
-                push(Body::Checkpoint(checkpoint), time, &mut seq, &mut head);
-                since = 0;
-            }
+            signed.push(mine);
         }
         if let Err(e) = tail.file.append(&bytes) {
             // Undo a partial write so the file stays a valid chain; if even
@@ -385,7 +415,7 @@ impl AuditLog {
         tail.next_seq = seq;
         tail.head = head;
         tail.since_checkpoint = since;
-        Ok(())
+        Ok(signed)
     }
 
     fn poison(&self) {

@@ -1,9 +1,13 @@
-//! `testimony audit verify` and `testimony audit checkpoint`. Both only read
-//! the log file, so they work while the server is running.
+//! `testimony audit verify` and `testimony audit checkpoint`. Both work while
+//! the server is running: verify only reads the log file, and checkpoint
+//! asks the server (the log's one writer) through its control socket.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::audit::{self, export};
+use crate::audit::{self, AuditLog, export};
+use crate::clock::SystemClock;
+use crate::storage::{StorageError, Store};
 
 /// Exit 0 and one summary line when intact; an error (non-zero exit) naming
 /// the first bad line otherwise.
@@ -42,14 +46,27 @@ pub fn verify(data: &Path, checkpoint: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints the latest signed checkpoint of an intact log.
+/// Signs a checkpoint of the log's current head, appends it to the log and
+/// prints it: through the running server (the one writer of the log) when
+/// it holds the data directory, directly otherwise. Printing the last
+/// stored checkpoint instead would let a rollback of everything after it
+/// pass `verify --checkpoint`.
 pub fn checkpoint(data: &Path) -> Result<(), String> {
     let path = existing_log(data)?;
-    let summary = audit::verify_file(&path, None).map_err(|e| e.to_string())?;
-    let latest = summary
-        .last_checkpoint
-        .ok_or("the log has no checkpoint yet (the server writes one hourly, every 1000 records and when it stops)")?;
-    print!("{}", export::to_text(&latest));
+    // Never vouch for a damaged log with a fresh signature.
+    audit::verify_file(&path, None).map_err(|e| e.to_string())?;
+    let cp = match Store::open(data) {
+        Ok(store) => {
+            let log = AuditLog::open(&store, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+            log.checkpoint_now().map_err(|e| e.to_string())?
+        }
+        Err(StorageError::InUse) => crate::control::checkpoint(data)?,
+        Err(e) => return Err(format!("{}: {e}", data.display())),
+    };
+    // The checkpoint must now be in the log, right where it says, signed by
+    // the log's own key: exactly what a later `verify --checkpoint` checks.
+    audit::verify_file(&path, Some(&cp)).map_err(|e| e.to_string())?;
+    print!("{}", export::to_text(&cp));
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! [`WitnessLang`], which reads `?lang=` and `Accept-Language` and nothing
 //! else.
 //!
+//! - `clean`: a photo's cleaned copy, from an allowlist of what shows it;
 //! - `schema`: the form as data; `form`: submitted values and validation;
 //! - `submit`: `GET/POST /submit` and the receipt page;
 //! - `upload`: one file sealed as it streams;
@@ -12,6 +13,7 @@
 //! Handlers parse and render; filing and everything a witness does later
 //! is the case layer's (`crate::case`).
 
+pub mod clean;
 pub mod followup;
 pub mod form;
 pub mod schema;

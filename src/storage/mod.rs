@@ -254,6 +254,25 @@ impl Store {
         format::write(&self.dir)
     }
 
+    /// The record holding the signing key's seed, as `for_each_record`
+    /// names it: a backup's reader checks that its audit log was written
+    /// with this key.
+    pub const SIGNING_SEED_RECORD: (&'static str, &'static [u8]) = (TREE_META, META_SIGNING_SEED);
+
+    /// True when another process holds `dir`'s lock (a running server, or a
+    /// command such as `user add`), so a restore must keep away. Only
+    /// looks: opens sled's lock file read-only and tries a shared lock,
+    /// which is released when the file closes; nothing is written.
+    pub fn is_held(dir: &Path) -> bool {
+        let Ok(file) = std::fs::File::open(dir.join("db").join("db")) else {
+            return false;
+        };
+        matches!(
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared),
+            Err(rustix::io::Errno::WOULDBLOCK)
+        )
+    }
+
     /// Opens an existing data directory: checks the format, takes the lock,
     /// and removes leftovers of interrupted writes.
     pub fn open(dir: &Path) -> Result<Store, StorageError> {
