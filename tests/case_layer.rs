@@ -399,3 +399,21 @@ async fn a_password_change_signs_out_the_accounts_other_sessions() {
     assert_eq!(stale.headers()["location"], "/login", "the other session was signed out");
     server.stop().await;
 }
+
+#[test]
+fn labels_in_the_witnesses_own_scripts_are_accepted_and_markup_is_not() {
+    let d = desk();
+    let id = file(&d, "text", "no");
+    let statement = d.cases.authorize(d.reader.clone(), &id).unwrap();
+    let triage = |labels: &[&str]| Change::Triage {
+        priority: "high".into(),
+        flags: Default::default(),
+        labels: labels.iter().map(|l| testimony::case::triage::canonical_label(l)).collect(),
+        assigned_to: None,
+    };
+    assert!(d.cases.change(&statement, triage(&["facility:看守所", "region:ئۈرۈمچى", "community:Қазақ"])).unwrap());
+    let permit = d.cases.permit_view(&statement).unwrap();
+    let labels = d.cases.view(&statement, &permit).unwrap().triage.labels;
+    assert!(labels.contains("community:қазақ") && labels.contains("facility:看守所"), "{labels:?}");
+    assert!(matches!(d.cases.change(&statement, triage(&["act:<b>"])), Err(CaseError::Refused(_))));
+}

@@ -91,14 +91,34 @@ impl Default for Triage {
     }
 }
 
-/// A namespaced label (`act:medical:ultrasound`): a known namespace, then
-/// lowercase letters, digits, `_`, `-` and further `:` parts.
+/// A namespaced label (`act:medical:ultrasound`, `facility:看守所`,
+/// `region:ئۈرۈمچى`): a known namespace, then letters of any script (in
+/// NFC, lower case where the script has case), digits, `_`, `-` and further
+/// `:` parts. Markup characters and spaces never pass.
 pub fn valid_label(label: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
     let Some((namespace, rest)) = label.split_once(':') else { return false };
     LABEL_NAMESPACES.contains(&namespace)
         && !rest.is_empty()
-        && rest.len() <= 64
-        && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | ':'))
+        && rest.chars().count() <= 64
+        && rest.nfc().eq(rest.chars())
+        && rest
+            .chars()
+            .all(|c| (c.is_alphanumeric() && !c.is_uppercase()) || matches!(c, '_' | '-' | ':') || is_combining_mark(c))
+}
+
+/// Vowel signs and other marks that Tibetan, Arabic-script and other
+/// scripts write as part of a letter (Unicode category M): a label in those
+/// scripts is not a label without them.
+fn is_combining_mark(c: char) -> bool {
+    use unicode_normalization::char::is_combining_mark;
+    is_combining_mark(c)
+}
+
+/// A label as a reviewer typed it, made canonical: NFC, lower case.
+pub fn canonical_label(typed: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    typed.nfc().flat_map(char::to_lowercase).collect()
 }
 
 /// How wide the witness's consent lets a publication decision be: the
@@ -131,6 +151,12 @@ mod tests {
         assert!(!valid_label("colour:red"));
         assert!(!valid_label("act:"));
         assert!(!valid_label("act:<script>"));
+        assert!(valid_label("facility:看守所"), "Chinese");
+        assert!(valid_label("region:ئۈرۈمچى"), "Uyghur in Arabic script");
+        assert!(valid_label("region:ལྷས"), "Tibetan letters with their stacked and vowel marks");
+        assert!(valid_label(&canonical_label("community:Қазақ")), "Kazakh Cyrillic, lower-cased");
+        assert!(!valid_label("community:Қазақ"), "upper case is made canonical first");
+        assert!(!valid_label("act:a b") && !valid_label("act:a\"b"));
     }
 
     fn consent(records: &[(Scope, &str, &str, Option<&str>)]) -> ConsentDoc {

@@ -185,30 +185,29 @@ pub fn is_identity_field(name: &str) -> bool {
         )
 }
 
-/// The consent scopes of the form, as data (DOMAIN.md part 11): scope,
-/// recipient, level. A scope not answered is recorded as not granted.
+/// The consent answers of the form, as records (DOMAIN.md part 11):
+/// scope, recipient, level. Storage and review is always recorded (yes or
+/// no). A question the witness left blank is *not* recorded: it stays
+/// unanswered, and everything that reads consent treats an unanswered
+/// question as the most protective answer (no sharing, no publication, a
+/// code name, no contact).
 pub fn consent_records(values: &FormValues, today: Day) -> Vec<ConsentRecord> {
-    let answered = |name: &str, default: &str| -> String {
-        let v = values.text(name);
-        if v.is_empty() { default.to_string() } else { v.to_string() }
-    };
-    let scopes = [
-        (
-            Scope::StoreAndReview,
-            "organization",
-            if values.has("consent_store", "yes") { "yes".to_string() } else { "no".into() },
-        ),
-        (Scope::Share, "partners", answered("consent_partners", "no")),
-        (Scope::Share, "official_bodies", answered("consent_official", "no")),
-        (Scope::AggregateStatistics, "organization", answered("consent_aggregate", "no")),
-        (Scope::PublicUse, "public", answered("consent_public", "no")),
-        (Scope::TestifyPublicly, "organization", answered("testify_publicly", "no")),
-        (Scope::IdentifyAs, "public", answered("identify_as", "code")),
-        (Scope::ContactAgain, "organization", answered("contact_again", "no")),
-        (Scope::AskAgainMonths, "organization", answered("ask_again", "never")),
-    ];
-    scopes
-        .into_iter()
+    let store = if values.has("consent_store", "yes") { "yes" } else { "no" };
+    let answered = [
+        (Scope::Share, "partners", "consent_partners"),
+        (Scope::Share, "official_bodies", "consent_official"),
+        (Scope::AggregateStatistics, "organization", "consent_aggregate"),
+        (Scope::PublicUse, "public", "consent_public"),
+        (Scope::TestifyPublicly, "organization", "testify_publicly"),
+        (Scope::IdentifyAs, "public", "identify_as"),
+        (Scope::ContactAgain, "organization", "contact_again"),
+        (Scope::AskAgainMonths, "organization", "ask_again"),
+    ]
+    .into_iter()
+    .filter(|(_, _, field)| !values.text(field).is_empty())
+    .map(|(scope, recipient, field)| (scope, recipient, values.text(field).to_string()));
+    std::iter::once((Scope::StoreAndReview, "organization", store.to_string()))
+        .chain(answered)
         .map(|(scope, recipient, level)| ConsentRecord {
             scope,
             recipient: recipient.to_string(),
@@ -252,6 +251,22 @@ pub fn documents(values: &FormValues) -> (Map<String, Value>, Map<String, Value>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_consent_questions_stay_unanswered() {
+        let values = form(&[("consent_store", "yes"), ("consent_partners", "anonymised")]);
+        let records = consent_records(&values, Day::from_civil(2026, 11, 29).unwrap());
+        let scopes: Vec<(Scope, &str, &str)> =
+            records.iter().map(|r| (r.scope, r.recipient.as_str(), r.level.as_str())).collect();
+        assert_eq!(
+            scopes,
+            vec![(Scope::StoreAndReview, "organization", "yes"), (Scope::Share, "partners", "anonymised")],
+            "no identify_as=code, no contact_again=no: unanswered is not an answer"
+        );
+        let doc = crate::case::documents::ConsentDoc::new(records);
+        assert_eq!(doc.level(Scope::ContactAgain, "organization"), None);
+        assert_eq!(doc.sharing("official_bodies"), crate::case::documents::Sharing::No, "read as the most protective");
+    }
 
     fn form(pairs: &[(&str, &str)]) -> FormValues {
         let mut v = FormValues::default();

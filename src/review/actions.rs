@@ -81,7 +81,7 @@ pub async fn set_triage(
     let change = Change::Triage {
         priority: first(&form, "priority").to_string(),
         flags: all(&form, "flag").map(str::to_string).collect::<BTreeSet<_>>(),
-        labels: first(&form, "labels").split_whitespace().map(str::to_lowercase).collect(),
+        labels: first(&form, "labels").split_whitespace().map(triage::canonical_label).collect(),
         assigned_to,
     };
     apply(&state, statement, change).await

@@ -137,7 +137,7 @@ pub async fn list(
         state: query.state.clone(),
         priority: query.priority.clone(),
         flag: query.flag.clone(),
-        label: query.label.trim().to_lowercase(),
+        label: triage::canonical_label(query.label.trim()),
         desk: query.desk.clone(),
         language: query.language.clone(),
         community: query.community.clone(),
