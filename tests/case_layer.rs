@@ -412,6 +412,7 @@ fn labels_in_the_witnesses_own_scripts_are_accepted_and_markup_is_not() {
         assigned_to: None,
     };
     assert!(d.cases.change(&statement, triage(&["facility:看守所", "region:ئۈرۈمچى", "community:Қазақ"])).unwrap());
+    let statement = d.cases.authorize(d.reader.clone(), &id).unwrap();
     let permit = d.cases.permit_view(&statement).unwrap();
     let labels = d.cases.view(&statement, &permit).unwrap().triage.labels;
     assert!(labels.contains("community:қазақ") && labels.contains("facility:看守所"), "{labels:?}");
