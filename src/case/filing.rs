@@ -21,6 +21,7 @@ use crate::storage::{AccountName, Channel, DeskId, FileRecord, StatementRecords,
 use super::documents::{self, CleanedCopy, ConsentDoc, ConsentRecord, FileDoc, IdentityDoc, StatementDoc};
 use super::manifest::{self, Digest, FileDigest, Manifest, SignedManifest};
 use super::receipt::Receipt;
+use super::triage::Triage;
 use super::workflow::WorkflowState;
 use super::{CaseError, Cases, failed};
 
@@ -227,6 +228,7 @@ impl Cases {
             let desk_and_recovery = [&target.desk_recipient, &target.recovery];
             let with_witness = [&target.desk_recipient, &target.recovery, &witness_recipient];
             let sealed_statement = crate::crypto::seal_to(&statement_bytes, &desk_and_recovery)?;
+            let identity_fields_ref = (!identity_fields.is_empty()).then(|| identity_fields.clone());
             let identity = if identity_fields.is_empty() {
                 None
             } else {
@@ -234,6 +236,9 @@ impl Cases {
                 Some(documents::seal(&doc, &desk_and_recovery)?)
             };
             let consent = documents::seal(&ConsentDoc::new(consent), &with_witness)?;
+            let triage = arrival_triage(&doc.fields, identity_fields_ref.as_ref())
+                .map(|t| documents::seal(&t, &desk_and_recovery))
+                .transpose()?;
             let signed = SignedManifest::sign(
                 Manifest {
                     format: manifest::FORMAT.into(),
@@ -263,7 +268,7 @@ impl Cases {
                 witness_salt,
                 witness_recipient,
                 thread: Vec::new(),
-                triage: None,
+                triage,
                 filed_by,
                 version: 0,
             };
@@ -282,5 +287,61 @@ impl Cases {
                 Err(e)
             }
         }
+    }
+}
+
+/// The safety flags and priority a statement arrives with, from the
+/// witness's own answers, so that a witness at risk is never left at
+/// "normal" until someone reads the whole statement. `None`: nothing to
+/// flag.
+pub(super) fn arrival_triage(fields: &Map<String, Value>, identity: Option<&Map<String, Value>>) -> Option<Triage> {
+    let answer = |name: &str| -> &str {
+        identity.and_then(|m| m.get(name)).or_else(|| fields.get(name)).and_then(Value::as_str).unwrap_or("").trim()
+    };
+    let mut triage = Triage::default();
+    let at_risk = !answer("at_risk").is_empty();
+    if at_risk {
+        // The form asks "I am at risk of detention or deportation now".
+        triage.flags.insert("risk_to_witness".into());
+        triage.flags.insert("deportation_risk".into());
+    }
+    if answer("family_in_prc") == "yes" {
+        triage.flags.insert("family_in_prc".into());
+    }
+    if !answer("threats_received").is_empty() {
+        triage.flags.insert("transnational_repression".into());
+    }
+    if answer("act_sexual_violence") == "yes" {
+        triage.flags.insert("sexual_violence".into());
+    }
+    if triage.flags.is_empty() {
+        return None;
+    }
+    triage.priority = if at_risk { "urgent" } else { "high" }.into();
+    Some(triage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn safety_answers_set_flags_and_priority_on_arrival() {
+        let none = Map::new();
+        assert!(arrival_triage(&none, None).is_none(), "nothing to flag: normal, no flags");
+        let mut identity = Map::new();
+        identity.insert("family_in_prc".into(), json!("yes"));
+        identity.insert("threats_received".into(), json!("calls to my mother"));
+        let t = arrival_triage(&none, Some(&identity)).unwrap();
+        assert_eq!(t.priority, "high");
+        assert!(t.flags.contains("family_in_prc") && t.flags.contains("transnational_repression"));
+        identity.insert("at_risk".into(), json!("yes"));
+        let mut fields = Map::new();
+        fields.insert("act_sexual_violence".into(), json!("yes"));
+        let t = arrival_triage(&fields, Some(&identity)).unwrap();
+        assert_eq!(t.priority, "urgent");
+        assert!(t.flags.contains("risk_to_witness") && t.flags.contains("deportation_risk"));
+        assert!(t.flags.contains("sexual_violence"));
     }
 }
