@@ -34,10 +34,6 @@ impl Reader {
         &self.account
     }
 
-    pub fn desks(&self) -> &DeskKeys {
-        &self.desks
-    }
-
     /// The key for one generation of a desk, if this reader holds it.
     pub fn desk_key(&self, desk: &DeskId, generation: u32) -> Option<Arc<DeskIdentity>> {
         self.desks.get(desk)?.iter().find(|(g, _)| *g == generation).map(|(_, k)| k.clone())

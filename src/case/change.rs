@@ -178,17 +178,17 @@ impl Cases {
         if entries.is_empty() {
             return Ok(false);
         }
+        let recipients = self.desk_recipients(&statement.record)?;
         // Sealed before the audit entry, so a sealing failure changes nothing.
         let reply = match &change {
             Change::Reply(text) => {
                 let message = ThreadMessage { kind: MessageKind::Reply, text: text.clone(), files: vec![] };
-                let mut to = self.desk_recipients(&statement.record)?;
-                to.push(statement.record.witness_recipient.clone());
-                Some(documents::seal(&message, &to.iter().collect::<Vec<_>>())?)
+                let mut to: Vec<_> = recipients.iter().collect();
+                to.push(&statement.record.witness_recipient);
+                Some(documents::seal(&message, &to)?)
             }
             _ => None,
         };
-        let recipients = self.desk_recipients(&statement.record)?;
         self.audit_first(entries.clone())?;
         let today = self.clock.today();
         let author = statement.reader.account().to_string();

@@ -228,7 +228,9 @@ impl Cases {
             let desk_and_recovery = [&target.desk_recipient, &target.recovery];
             let with_witness = [&target.desk_recipient, &target.recovery, &witness_recipient];
             let sealed_statement = crate::crypto::seal_to(&statement_bytes, &desk_and_recovery)?;
-            let identity_fields_ref = (!identity_fields.is_empty()).then(|| identity_fields.clone());
+            let triage = arrival_triage(&doc.fields, Some(&identity_fields))
+                .map(|t| documents::seal(&t, &desk_and_recovery))
+                .transpose()?;
             let identity = if identity_fields.is_empty() {
                 None
             } else {
@@ -236,9 +238,6 @@ impl Cases {
                 Some(documents::seal(&doc, &desk_and_recovery)?)
             };
             let consent = documents::seal(&ConsentDoc::new(consent), &with_witness)?;
-            let triage = arrival_triage(&doc.fields, identity_fields_ref.as_ref())
-                .map(|t| documents::seal(&t, &desk_and_recovery))
-                .transpose()?;
             let signed = SignedManifest::sign(
                 Manifest {
                     format: manifest::FORMAT.into(),

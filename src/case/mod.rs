@@ -49,7 +49,7 @@ use crate::storage::{ModifyError, StatementRecords, StorageError, Store};
 pub use access::{Authorized, DeskKeys, Reader};
 pub use change::Change;
 pub use filing::{DeskTarget, Filed, FiledFile, Intake, NewFile, NewStatement};
-pub use release::{Download, FileRow, StatementView, ThreadRow};
+pub use release::{Download, StatementView, ThreadRow};
 pub use witness::{ConsentChange, WitnessCase, WitnessView};
 pub use workflow::WorkflowState;
 

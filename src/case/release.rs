@@ -27,19 +27,13 @@ pub struct ThreadRow {
     pub unread: bool,
 }
 
-/// One file of a statement, from the form or added later.
-pub struct FileRow {
-    pub doc: FileDoc,
-    /// Whether it came through the follow-up page after filing.
-    pub added_later: bool,
-}
-
 /// Everything the statement page shows, decrypted.
 pub struct StatementView {
     pub statement: Option<StatementDoc>,
     pub identity: Option<IdentityDoc>,
     pub consent: ConsentDoc,
-    pub files: Vec<FileRow>,
+    /// Every file: the form's, then those added through the receipt.
+    pub files: Vec<FileDoc>,
     pub thread: Vec<ThreadRow>,
     pub triage: Triage,
     /// The desk's members (account names), for assignment.
@@ -87,13 +81,12 @@ impl Cases {
         let key = statement.key.as_ref();
         let doc: Option<StatementDoc> = record.statement.as_ref().and_then(|s| documents::open(s, key).ok());
         let identity: Option<IdentityDoc> = record.identity.as_ref().and_then(|s| documents::open(s, key).ok());
-        let mut files: Vec<FileRow> =
-            doc.iter().flat_map(|d| d.files.iter().cloned()).map(|doc| FileRow { doc, added_later: false }).collect();
+        let mut files: Vec<FileDoc> = doc.iter().flat_map(|d| d.files.iter().cloned()).collect();
         let mut thread = Vec::new();
         for item in &record.thread {
             let Ok(message) = documents::open::<ThreadMessage>(&item.message, key) else { continue };
             if message.kind == MessageKind::Files {
-                files.extend(message.files.iter().cloned().map(|doc| FileRow { doc, added_later: true }));
+                files.extend(message.files.iter().cloned());
             }
             thread.push(ThreadRow {
                 from_reviewer: item.author == Author::Reviewer,

@@ -15,15 +15,7 @@ use crate::state::AppState;
 use crate::storage::{AccountName, Role};
 use crate::web::render;
 
-use super::{Nav, admin_error_page, blocking_admin, not_found_page};
-
-/// A refusal shown on the page it came from; anything else as its own page.
-fn notice_or_page(e: AdminError, page: impl FnOnce(String) -> Response) -> Response {
-    match e {
-        AdminError::Refused(why) => page(why),
-        other => admin_error_page(other),
-    }
-}
+use super::{Nav, admin_error_page, blocking_admin, blocking_admin_or, not_found_page};
 
 struct AccountRow {
     name: String,
@@ -99,8 +91,9 @@ pub async fn invite(
         return accounts_page(&state, &session, None, Some("Give a valid name (a-z, 0-9, . _ -) and a role.".into()));
     };
     let (admin, me, invitee) = (state.admin.clone(), session.account.clone(), name.clone());
-    match tokio::task::spawn_blocking(move || admin.invite(&me, invitee, role)).await {
-        Ok(Ok(token)) => accounts_page(
+    let notice = |why| accounts_page(&state, &session, None, Some(why));
+    match blocking_admin_or(move || admin.invite(&me, invitee, role), notice).await {
+        Ok(token) => accounts_page(
             &state,
             &session,
             Some(format!("/invite/{token}")),
@@ -108,8 +101,7 @@ pub async fn invite(
                 "Invitation for {name} made. Send the link below over a safe channel; it works once, for {INVITATION_HOURS} hours, and is not shown again."
             )),
         ),
-        Ok(Err(e)) => notice_or_page(e, |why| accounts_page(&state, &session, None, Some(why))),
-        Err(_) => admin_error_page(AdminError::Failed("the invitation task failed".into())),
+        Err(response) => response,
     }
 }
 
@@ -132,13 +124,13 @@ pub async fn disable(
         Err(r) => return r,
     };
     let (admin, me, who) = (state.admin.clone(), session.account.clone(), name.clone());
-    match tokio::task::spawn_blocking(move || admin.toggle_disabled(&me, &who)).await {
-        Ok(Ok(disabled)) => {
+    let notice = |why| accounts_page(&state, &session, None, Some(why));
+    match blocking_admin_or(move || admin.toggle_disabled(&me, &who), notice).await {
+        Ok(disabled) => {
             let what = if disabled { "disabled and signed out everywhere" } else { "enabled again" };
             accounts_page(&state, &session, None, Some(format!("{name} is {what}.")))
         }
-        Ok(Err(e)) => notice_or_page(e, |why| accounts_page(&state, &session, None, Some(why))),
-        Err(_) => admin_error_page(AdminError::Failed("the task failed".into())),
+        Err(response) => response,
     }
 }
 
@@ -270,10 +262,10 @@ pub async fn grant(
     };
     let (admin, me, who) = (state.admin.clone(), session.account.clone(), grantee.clone());
     let DeskMember { desk, keys, .. } = member;
-    match tokio::task::spawn_blocking(move || admin.grant(&me, &desk, &keys, &who)).await {
-        Ok(Ok(())) => desks_page(&state, &session, Some(format!("{grantee} can now read this desk's statements."))),
-        Ok(Err(e)) => notice_or_page(e, |why| desks_page(&state, &session, Some(why))),
-        Err(_) => admin_error_page(AdminError::Failed("the task failed".into())),
+    let notice = |why| desks_page(&state, &session, Some(why));
+    match blocking_admin_or(move || admin.grant(&me, &desk, &keys, &who), notice).await {
+        Ok(()) => desks_page(&state, &session, Some(format!("{grantee} can now read this desk's statements."))),
+        Err(response) => response,
     }
 }
 
@@ -308,7 +300,8 @@ pub async fn revoke(
                 )),
             )
         }
-        Ok(Err(e)) => notice_or_page(e, |why| desks_page(&state, &session, Some(why))),
+        Ok(Err(AdminError::Refused(why))) => desks_page(&state, &session, Some(why)),
+        Ok(Err(e)) => admin_error_page(e),
         Err(_) => admin_error_page(AdminError::Failed("the task failed".into())),
     }
 }

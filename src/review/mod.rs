@@ -109,27 +109,44 @@ pub fn admin_error_page(e: AdminError) -> Response {
     }
 }
 
-/// Runs blocking case work (fsync, age) off the async executor; its error
-/// becomes the page to send.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, CaseError> + Send + 'static,
+/// Runs blocking work (fsync, age) off the async executor; its error
+/// becomes the page `page` makes of it.
+async fn off_executor<T: Send + 'static, E: Send + 'static>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+    page: impl FnOnce(E) -> Response,
 ) -> Result<T, Response> {
     match tokio::task::spawn_blocking(work).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(case_error_page(e)),
+        Ok(Err(e)) => Err(page(e)),
         Err(_) => Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")),
     }
 }
 
-/// The same for administrative work.
+/// Case work off the executor.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CaseError> + Send + 'static,
+) -> Result<T, Response> {
+    off_executor(work, case_error_page).await
+}
+
+/// Administrative work off the executor.
 pub async fn blocking_admin<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(admin_error_page(e)),
-        Err(_) => Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")),
-    }
+    off_executor(work, admin_error_page).await
+}
+
+/// Administrative work off the executor whose refusal is shown by
+/// `refused` (as a notice on the page the form came from).
+pub async fn blocking_admin_or<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+    refused: impl FnOnce(String) -> Response,
+) -> Result<T, Response> {
+    off_executor(work, |e| match e {
+        AdminError::Refused(why) => refused(why),
+        other => admin_error_page(other),
+    })
+    .await
 }
 
 async fn not_found() -> Response {

@@ -318,8 +318,7 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
     let narrative = fields.get("statement").and_then(Value::as_str).unwrap_or("").to_string();
     let files = files
         .into_iter()
-        .map(|row| {
-            let f = row.doc;
+        .map(|f| {
             let declared = f.declared_type.clone();
             FileRow {
                 index: f.index,
