@@ -25,6 +25,13 @@ impl Timestamp {
         let secs = self.0 % 86_400;
         format!("{}T{:02}:{:02}:{:02}Z", self.day(), secs / 3600, (secs / 60) % 60, secs % 60)
     }
+
+    /// `YYYY-MM-DDTHH:MMZ`: what need not be exact to the second (an
+    /// account's sign-in history).
+    pub fn to_minute(self) -> String {
+        let secs = self.0 % 86_400;
+        format!("{}T{:02}:{:02}Z", self.day(), secs / 3600, (secs / 60) % 60)
+    }
 }
 
 /// A calendar day (UTC), the only time a witness's actions are kept at.

@@ -14,6 +14,8 @@ use crate::crypto::{self, KdfParams, Password, PersonalKeys, Salt};
 use crate::state::AppState;
 use crate::storage::{AccountName, AccountRecord, SIGN_IN_HISTORY, SignIn};
 
+use super::pool::Busy;
+use super::throttle::Check;
 use super::totp::TotpSecret;
 
 /// What a sign-in attempt came to.
@@ -59,11 +61,6 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
     let password = Zeroizing::new(password);
     let typed = username.trim().to_lowercase();
     let auth = &state.auth;
-    if let Err(wait) = auth.throttle.check(&typed) {
-        let known = typed.parse::<AccountName>().ok().filter(|n| matches!(state.store.account(n), Ok(Some(_))));
-        let _ = audit_failure(state, known.as_ref(), SignInFailure::Throttled);
-        return SignInOutcome::Throttled(wait);
-    }
     let name: Option<AccountName> = typed.parse().ok();
     let record: Option<AccountRecord> = match &name {
         Some(n) => match state.store.account(n) {
@@ -75,50 +72,90 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
         },
         None => None,
     };
+    let attempt = match auth.throttle.admit(&typed, record.is_some()) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let _ = audit_failure(state, record.as_ref().map(|r| &r.name), SignInFailure::Throttled);
+            return SignInOutcome::Throttled(wait);
+        }
+    };
     let (salt, kdf) = match &record {
         Some(r) => (r.salt.clone(), r.kdf),
         None => (auth.decoy.salt.clone(), KdfParams::DEFAULT),
     };
-    let derived = auth
-        .pool
-        .run(move || {
-            let password = Password::new(password.to_string()).ok()?;
-            PersonalKeys::derive(&password, &salt, kdf).ok()
-        })
-        .await;
+    let derive = move || {
+        let password = Password::new(password.to_string()).ok()?;
+        PersonalKeys::derive(&password, &salt, kdf).ok()
+    };
+    // Real accounts may use the whole login queue; names that are not
+    // accounts only its spare half, and none once their shared budget is
+    // spent. Refused without a derivation, they wait as long as one takes.
+    let derived = match (record.is_some(), attempt.check) {
+        (true, _) => auth.pool.run(derive).await,
+        (false, Check::Derive) => auth.pool.run_spare(derive).await,
+        (false, Check::RefuseUnknown) => Err(Busy),
+    };
     let keys = match derived {
         Ok(keys) => keys,
-        Err(_) => return SignInOutcome::Unavailable,
+        Err(Busy) if record.is_none() => {
+            tokio::time::sleep(auth.pool.typical_derivation()).await;
+            None
+        }
+        Err(Busy) => return SignInOutcome::Unavailable,
     };
 
     let state = state.clone();
     let code = zeroize::Zeroizing::new(code.to_string());
-    tokio::task::spawn_blocking(move || finish(&state, &typed, name, record, keys, &code))
-        .await
-        .unwrap_or(SignInOutcome::Unavailable)
+    let verdict = tokio::task::spawn_blocking(move || finish(&state, name, record, keys, &code)).await;
+    match verdict {
+        Ok(Verdict::SignedIn(token)) => {
+            attempt.succeeded();
+            SignInOutcome::SignedIn(token)
+        }
+        Ok(Verdict::Refused) => {
+            attempt.failed();
+            SignInOutcome::Refused
+        }
+        // Not checked: the attempt is forgiven when dropped.
+        Ok(Verdict::Unavailable) | Err(_) => SignInOutcome::Unavailable,
+    }
+}
+
+/// What `finish` decided.
+enum Verdict {
+    SignedIn(Zeroizing<String>),
+    Refused,
+    Unavailable,
 }
 
 /// Everything after the derivation (blocking: it writes the account and
-/// the audit log). Every change to the account is applied to the record
-/// as stored, so a failed sign-in never undoes an admin's disable, a TOTP
-/// reset or a password change made meanwhile.
+/// the audit log).
+///
+/// Every change to the account is applied to the record as stored, so a
+/// failed sign-in never undoes an admin's disable, a TOTP reset or a
+/// password change made meanwhile. Each outcome writes the records once
+/// and the audit log once: a wrong password on a real account records the
+/// failure in its history, a name that is not an account is counted for
+/// the day, so the two cost the same (an outside review timed them apart).
+/// `sign_in_succeeded` is appended only once the sign-in has been recorded
+/// and nothing but handing out the session is left.
 fn finish(
     state: &AppState,
-    typed: &str,
     name: Option<AccountName>,
     record: Option<AccountRecord>,
     keys: Option<PersonalKeys>,
     code: &str,
-) -> SignInOutcome {
+) -> Verdict {
     let auth = &state.auth;
     let now = state.clock.now();
     let password_ok = match (&record, &keys) {
         (Some(record), Some(keys)) => !record.disabled && record.verifier.matches(&keys.verifier),
         _ => false,
     };
-    // The code is checked and its time step stored under one lock, on the
-    // record as stored: two sign-ins racing with the same code cannot both
-    // pass, and a disable or password change meanwhile wins.
+    // The code is checked, its time step stored and the sign-in remembered
+    // in one write under one lock, on the record as stored: two sign-ins
+    // racing with the same code cannot both pass, and a disable or password
+    // change meanwhile wins.
     let checked = match (password_ok, &name, keys) {
         (true, Some(name), Some(keys)) => {
             let _guard = auth.totp_guard.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,30 +166,26 @@ fn finish(
                     return Err("changed".into());
                 }
                 match &fresh.totp {
-                    None => {
-                        must_enrol = true;
-                        Ok(())
-                    }
+                    None => must_enrol = true,
                     Some(sealed) => {
                         let secret = crypto::open(sealed.as_bytes(), &keys.identity)
                             .ok()
                             .map(|p| TotpSecret::from_bytes(p.as_bytes()));
                         match secret.and_then(|s| s.verify(fresh.name.as_str(), code, now.0, fresh.totp_last_step)) {
-                            Some(step) => {
-                                fresh.totp_last_step = Some(step);
-                                Ok(())
-                            }
-                            None => Err("wrong code".into()),
+                            Some(step) => fresh.totp_last_step = Some(step),
+                            None => return Err("wrong code".into()),
                         }
                     }
                 }
+                remember(fresh, now.to_minute(), true);
+                Ok(())
             });
             match stored {
                 Ok(fresh) => Some((keys, fresh, must_enrol)),
                 Err(crate::storage::ModifyError::Refused(_)) => None,
                 Err(crate::storage::ModifyError::Storage(e)) => {
-                    tracing::error!(error = %e, "cannot record a TOTP step");
-                    return SignInOutcome::Unavailable;
+                    tracing::error!(error = %e, "cannot record a sign-in");
+                    return Verdict::Unavailable;
                 }
             }
         }
@@ -160,20 +193,25 @@ fn finish(
     };
 
     let Some((keys, record, must_enrol)) = checked else {
-        auth.throttle.failed(typed);
         let known = record.as_ref().map(|r| &r.name);
-        if let Some(name) = known
-            && let Err(e) = state.store.modify_account(name, |fresh| {
-                remember(fresh, now.to_rfc3339(), false);
-                Ok(())
-            })
-        {
+        let recorded = match known {
+            Some(name) => state
+                .store
+                .modify_account(name, |fresh| {
+                    remember(fresh, now.to_minute(), false);
+                    Ok(())
+                })
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            None => state.store.count_unknown_sign_in(now.day()).map(drop).map_err(|e| e.to_string()),
+        };
+        if let Err(e) = recorded {
             tracing::error!(error = %e, "cannot record a failed sign-in");
         }
         if !audit_failure(state, known, SignInFailure::BadCredentials) {
-            return SignInOutcome::Unavailable;
+            return Verdict::Unavailable;
         }
-        return SignInOutcome::Refused;
+        return Verdict::Refused;
     };
 
     // Open every desk key wrapped to this account.
@@ -191,28 +229,18 @@ fn finish(
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read desk keys");
-            return SignInOutcome::Unavailable;
+            return Verdict::Unavailable;
         }
     }
 
-    // Audit first: no session without its entry.
+    // Audit last of all that can fail: no session without its entry, and
+    // no entry for a sign-in that did not happen.
     let entry = NewEntry::by(Actor::Account(record.name.to_string()), Event::SignInSucceeded);
-    if state.audit.append(entry.clone()).is_err() {
-        return SignInOutcome::Unavailable;
+    if state.audit.append(entry).is_err() {
+        return Verdict::Unavailable;
     }
-    let remembered = state.store.modify_account(&record.name, |fresh| {
-        remember(fresh, now.to_rfc3339(), true);
-        Ok(())
-    });
-    if let Err(e) = remembered {
-        tracing::error!(error = %e, "cannot record a sign-in");
-        let _ = state.audit.append(entry.outcome(Outcome::Failed));
-        return SignInOutcome::Unavailable;
-    }
-    auth.throttle.succeeded(typed);
     state.search.ensure(&state.store, &desks);
-    let token = auth.sessions.create(record.name.clone(), record.role, desks, must_enrol);
-    SignInOutcome::SignedIn(token)
+    Verdict::SignedIn(auth.sessions.create(record.name.clone(), record.role, desks, must_enrol))
 }
 
 fn remember(record: &mut AccountRecord, time: String, succeeded: bool) {

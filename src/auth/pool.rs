@@ -4,7 +4,8 @@
 //! at most cores × 64 MiB of memory and cannot starve the server.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
@@ -14,6 +15,9 @@ pub struct LoginPool {
     max_waiting: usize,
     running: AtomicUsize,
     peak: AtomicUsize,
+    /// About how long one derivation takes here, in microseconds (a moving
+    /// average), so an attempt that is refused without one can take as long.
+    typical_micros: AtomicU64,
 }
 
 /// The queue was full.
@@ -28,6 +32,7 @@ impl LoginPool {
             max_waiting,
             running: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            typical_micros: AtomicU64::new(250_000),
         }
     }
 
@@ -39,7 +44,27 @@ impl LoginPool {
 
     /// Runs `work` (a derivation) on a blocking thread once a worker is free.
     pub async fn run<R: Send + 'static>(&self, work: impl FnOnce() -> R + Send + 'static) -> Result<R, Busy> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+        self.run_within(self.max_waiting, work).await
+    }
+
+    /// As [`LoginPool::run`], but only while at most half the queue is
+    /// taken: attempts under names that are not accounts use it, so that
+    /// the other half is always there for real accounts.
+    pub async fn run_spare<R: Send + 'static>(&self, work: impl FnOnce() -> R + Send + 'static) -> Result<R, Busy> {
+        self.run_within(self.max_waiting / 2, work).await
+    }
+
+    /// How long a derivation typically takes on this machine.
+    pub fn typical_derivation(&self) -> Duration {
+        Duration::from_micros(self.typical_micros.load(Ordering::Relaxed))
+    }
+
+    async fn run_within<R: Send + 'static>(
+        &self,
+        max_waiting: usize,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> Result<R, Busy> {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Busy);
         }
@@ -48,8 +73,23 @@ impl LoginPool {
         let Ok(permit) = permit else { return Err(Busy) };
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        let result = tokio::task::spawn_blocking(work).await;
+        // Measures how long the work takes (a duration, not a time of day,
+        // so the injected clock has nothing to say about it).
+        #[allow(clippy::disallowed_methods)]
+        let result = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let result = work();
+            (result, started.elapsed())
+        })
+        .await;
         self.running.fetch_sub(1, Ordering::SeqCst);
+        let result = result.map(|(result, took)| {
+            // A moving average over about the last eight derivations.
+            let took = took.as_micros().min(u128::from(u64::MAX)) as u64;
+            let old = self.typical_micros.load(Ordering::Relaxed);
+            self.typical_micros.store(old - old / 8 + took / 8, Ordering::Relaxed);
+            result
+        });
         drop(permit);
         result.map_err(|_| Busy)
     }

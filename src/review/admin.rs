@@ -34,6 +34,8 @@ struct AccountsPage {
     invitations: Vec<(String, &'static str)>,
     link: Option<String>,
     notice: Option<String>,
+    /// Failed sign-ins today under names that are not accounts.
+    unknown_today: u64,
 }
 
 fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, notice: Option<String>) -> Response {
@@ -67,7 +69,8 @@ fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, 
         .into_iter()
         .map(|i| (i.name.to_string(), i.role.as_str()))
         .collect();
-    render::page(&AccountsPage { nav: Some(Nav::of(session)), accounts, invitations, link, notice })
+    let unknown_today = state.store.unknown_sign_ins(state.clock.today()).unwrap_or(0);
+    render::page(&AccountsPage { nav: Some(Nav::of(session)), accounts, invitations, link, notice, unknown_today })
 }
 
 pub async fn accounts(State(state): State<AppState>, Admin(session): Admin) -> Response {

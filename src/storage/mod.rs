@@ -35,6 +35,7 @@ use serde::de::DeserializeOwned;
 use sled::Transactional;
 use zeroize::Zeroizing;
 
+use crate::clock::Day;
 use crate::crypto::{Sealed, SigningKey};
 
 pub use durable::{create_private_dir, sync_dir};
@@ -142,6 +143,8 @@ const TREE_PARTNERS: &str = "partners";
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
 const META_RECEIPT_KEY: &[u8] = b"receipt_lookup_key";
+/// Prefix of the per-day count of sign-ins under names that are not accounts.
+const META_UNKNOWN_SIGN_INS: &str = "unknown_sign_ins/";
 
 /// A deferred witness audit event: its storage key and encoded event.
 pub type PendingEvent = (Vec<u8>, Vec<u8>);
@@ -170,6 +173,9 @@ pub struct Store {
     partners: sled::Tree,
     objects: ObjectStore,
     feed: feed::Feed,
+    /// How many times the records were forced to disk (tests compare the
+    /// work two code paths do).
+    syncs: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -307,6 +313,7 @@ impl Store {
             db,
             objects,
             feed: feed::Feed::default(),
+            syncs: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -316,8 +323,14 @@ impl Store {
 
     /// Forces every change so far to disk (fsync).
     pub fn flush(&self) -> Result<(), StorageError> {
+        self.syncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.db.flush()?;
         Ok(())
+    }
+
+    /// How many times [`Store::flush`] has run since the store was opened.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn objects(&self) -> &ObjectStore {
@@ -425,6 +438,31 @@ impl Store {
             }
         }
         Err(ModifyError::Refused("the account kept changing; try again".into()))
+    }
+
+    /// Counts a failed sign-in under a name that is not an account, by day
+    /// (shown to admins). Written and flushed like the failure recorded on
+    /// a real account, so the two answers take the same work and time.
+    pub fn count_unknown_sign_in(&self, day: Day) -> Result<u64, StorageError> {
+        let key = format!("{META_UNKNOWN_SIGN_INS}{day}").into_bytes();
+        let count = self.meta.transaction(|meta| {
+            let old = meta.get(&key)?.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map(u64::from_be_bytes);
+            let new = old.unwrap_or(0).saturating_add(1);
+            meta.insert(key.as_slice(), &new.to_be_bytes()[..])?;
+            Ok(new)
+        });
+        let count = count.map_err(|e: sled::transaction::TransactionError<()>| match e {
+            sled::transaction::TransactionError::Storage(e) => StorageError::from(e),
+            sled::transaction::TransactionError::Abort(()) => StorageError::Corrupt("aborted".into()),
+        })?;
+        self.flush()?;
+        Ok(count)
+    }
+
+    /// Failed sign-ins under names that are not accounts on `day`.
+    pub fn unknown_sign_ins(&self, day: Day) -> Result<u64, StorageError> {
+        let key = format!("{META_UNKNOWN_SIGN_INS}{day}");
+        Ok(self.meta.get(key.as_bytes())?.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map_or(0, u64::from_be_bytes))
     }
 
     // --- desks -------------------------------------------------------------

@@ -169,7 +169,7 @@ pub const SIGN_IN_HISTORY: usize = 20;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
-    /// UTC, to the second.
+    /// UTC, to the minute (older records: to the second).
     pub time: String,
     pub succeeded: bool,
 }
