@@ -27,6 +27,8 @@ pub enum AdminError {
     Refused(String),
     #[error("the audit log cannot be written")]
     AuditUnavailable,
+    #[error("the disk is nearly full")]
+    DiskFull,
     #[error("{0}")]
     Failed(String),
 }
@@ -40,6 +42,7 @@ impl From<ModifyError> for AdminError {
         match e {
             ModifyError::Refused(why) => AdminError::Refused(why),
             ModifyError::Storage(crate::storage::StorageError::NotFound) => AdminError::NotFound,
+            ModifyError::Storage(crate::storage::StorageError::DiskFull) => AdminError::DiskFull,
             ModifyError::Storage(e) => failed(e),
         }
     }

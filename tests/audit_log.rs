@@ -269,7 +269,7 @@ fn a_failed_write_fails_the_append_and_leaves_a_valid_log() {
 }
 
 #[test]
-fn a_failed_sync_poisons_the_log_for_good() {
+fn a_failed_sync_poisons_a_log_that_cannot_be_reopened() {
     let (log, file) = memory_log(1000);
     *file.fail_sync.lock().unwrap() = true;
     assert!(log.append(sample_entry(0)).is_err());
@@ -277,6 +277,88 @@ fn a_failed_sync_poisons_the_log_for_good() {
     *file.fail_sync.lock().unwrap() = false;
     assert!(matches!(log.append(sample_entry(1)), Err(AuditError::Poisoned)));
     assert!(matches!(log.checkpoint(), Err(AuditError::Poisoned)));
+}
+
+/// A real log file whose syncs can be made to fail (as after a disk error).
+struct FlakySync {
+    file: std::fs::File,
+    fail: Arc<Mutex<bool>>,
+}
+
+impl LogFile for FlakySync {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        io::Write::write_all(&mut self.file, bytes)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        if *self.fail.lock().unwrap() {
+            return Err(io::Error::other("I/O error"));
+        }
+        self.file.sync_data()
+    }
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+}
+
+#[test]
+fn a_poisoned_log_recovers_by_itself_once_the_disk_is_sound_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let open = || std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
+    let fail = Arc::new(Mutex::new(false));
+    let clock = clock();
+    let signing = SigningKey::generate();
+    let key = signing.verifying_key().to_string();
+    let log = AuditLog::with_file_at(
+        path.clone(),
+        Box::new(FlakySync { file: open(), fail: fail.clone() }),
+        Box::new(FlakySync { file: open(), fail: fail.clone() }),
+        signing,
+        clock.clone(),
+    );
+    log.append(NewEntry::by(Actor::System, Event::DataDirectoryCreated { signing_key: key })).unwrap();
+    log.append(sample_entry(0)).unwrap();
+    *fail.lock().unwrap() = true;
+    assert!(log.append(sample_entry(1)).is_err());
+    assert!(!log.is_healthy(), "a failed sync poisons");
+    // The unsynced record reached the file; recovery must cut it.
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
+    *fail.lock().unwrap() = false;
+    log.append(sample_entry(2)).expect("recovered without a restart");
+    assert!(log.is_healthy());
+    let bytes = std::fs::read(&path).unwrap();
+    audit::verify_bytes(&bytes, None).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(text.lines().count(), 3, "creation, the first and third entries, not the unsynced second");
+    assert!(text.contains(r#""account":"bo""#), "the third entry (bo's view) is there");
+    assert!(!text.contains(r#""account":"ada""#), "the unsynced second (ada's failure) is not");
+}
+
+#[test]
+fn a_poisoned_log_whose_file_was_damaged_stays_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log");
+    let open = || std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap();
+    let fail = Arc::new(Mutex::new(false));
+    let clock = clock();
+    let log = AuditLog::with_file_at(
+        path.clone(),
+        Box::new(FlakySync { file: open(), fail: fail.clone() }),
+        Box::new(FlakySync { file: open(), fail: fail.clone() }),
+        SigningKey::generate(),
+        clock.clone(),
+    );
+    log.append(sample_entry(0)).unwrap();
+    log.append(sample_entry(1)).unwrap();
+    *fail.lock().unwrap() = true;
+    assert!(log.append(sample_entry(2)).is_err());
+    *fail.lock().unwrap() = false;
+    // Something cut into what had been synced: the log must not go on.
+    let len = std::fs::metadata(&path).unwrap().len();
+    open().set_len(len / 2).unwrap();
+    assert!(matches!(log.append(sample_entry(3)), Err(AuditError::Poisoned)));
+    clock.advance(std::time::Duration::from_secs(60));
+    assert!(matches!(log.append(sample_entry(4)), Err(AuditError::Poisoned)));
 }
 
 #[test]

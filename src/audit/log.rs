@@ -8,15 +8,21 @@
 //! fsyncs however many are appending. An append returns only after its
 //! record is on disk.
 //!
-//! Any write or sync error poisons the log: every later append fails, so
-//! every action that needs an audit entry fails too, until an operator has
-//! fixed the disk and restarted. After a failed fsync the kernel may have
-//! dropped the dirty pages, so carrying on could silently lose entries.
+//! A failed write is cut back and reported; the log stays usable. A failed
+//! fsync poisons it: after one the kernel may have dropped the dirty pages,
+//! so carrying on through the same handle could silently lose entries, and
+//! every action that needs an audit entry fails. Recovery does not need a
+//! restart: at most every few seconds, an append tries a fresh handle, cuts
+//! the file back to what was last synced, syncs that, and checks that the
+//! last record on disk is the head it knows; only then does the log take
+//! entries again. Appends are refused cleanly (not attempted) while the
+//! disk is below a small floor, so a full disk rarely comes to a failed
+//! fsync at all.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::clock::{Clock, Day};
@@ -27,6 +33,14 @@ use super::chain::{Body, Checkpoint, GENESIS, Record};
 use super::event::{Actor, Event, Outcome};
 
 pub const LOG_FILE: &str = "log";
+
+/// No append is attempted while less than this is free on the log's disk
+/// (half the record store's floor, so the entries that record refusals
+/// can still be written when the records cannot).
+pub const AUDIT_FLOOR: u64 = crate::storage::WRITE_FLOOR / 2;
+
+/// How often a poisoned log tries to recover, in seconds.
+const RECOVERY_INTERVAL_SECS: u64 = 5;
 
 /// How often a signed checkpoint is appended, in records, by default.
 pub const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
@@ -160,6 +174,8 @@ pub struct AuditLog {
     /// Only the leader takes this, so it is never contended.
     tail: Mutex<Tail>,
     poisoned: AtomicBool,
+    /// When recovery from poisoning was last tried (clock seconds).
+    last_recovery: AtomicU64,
     signing: SigningKey,
     clock: Arc<dyn Clock>,
     checkpoint_every: u64,
@@ -239,12 +255,25 @@ impl AuditLog {
         AuditLog::from_parts(PathBuf::from("(test)"), Tail::empty(file, sync_handle), signing, clock)
     }
 
+    /// As [`AuditLog::with_file`], for a log whose file is also at `path`
+    /// (empty to begin with), so recovery can reopen it there.
+    pub fn with_file_at(
+        path: PathBuf,
+        file: Box<dyn LogFile>,
+        sync_handle: Box<dyn LogFile>,
+        signing: SigningKey,
+        clock: Arc<dyn Clock>,
+    ) -> AuditLog {
+        AuditLog::from_parts(path, Tail::empty(file, sync_handle), signing, clock)
+    }
+
     fn from_parts(path: PathBuf, tail: Tail, signing: SigningKey, clock: Arc<dyn Clock>) -> AuditLog {
         AuditLog {
             queue: Mutex::new(Queue { waiting: Vec::new(), leader: false }),
             woken: Condvar::new(),
             tail: Mutex::new(tail),
             poisoned: AtomicBool::new(false),
+            last_recovery: AtomicU64::new(0),
             signing,
             clock,
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
@@ -309,7 +338,7 @@ impl AuditLog {
     /// written and synced them; returns the checkpoints signed for this
     /// caller's `None` items.
     fn submit(&self, items: Vec<Item>) -> Result<Vec<Checkpoint>, AuditError> {
-        if self.poisoned.load(Ordering::SeqCst) {
+        if self.poisoned.load(Ordering::SeqCst) && !self.try_recover() {
             return Err(AuditError::Poisoned);
         }
         let slot = Arc::new(Slot::default());
@@ -355,6 +384,12 @@ impl AuditLog {
     fn write_batch(&self, groups: Vec<Vec<Item>>) -> Result<Vec<Vec<Checkpoint>>, (io::ErrorKind, String)> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err((io::ErrorKind::Other, POISONED.into()));
+        }
+        if let Some(dir) = self.path.parent()
+            && let Ok(stats) = rustix::fs::statvfs(dir)
+            && stats.f_bavail.saturating_mul(stats.f_frsize) < AUDIT_FLOOR
+        {
+            return Err((io::ErrorKind::StorageFull, "the disk is nearly full".into()));
         }
         let now = self.clock.now();
         let mut tail = lock(&self.tail);
@@ -418,9 +453,41 @@ impl AuditLog {
         Ok(signed)
     }
 
+    /// Tries to make a poisoned log writable again (see the module's
+    /// comment); true when it is. Rate-limited: a broken disk is not
+    /// hammered by every request.
+    fn try_recover(&self) -> bool {
+        let now = self.clock.now().0;
+        let last = self.last_recovery.load(Ordering::SeqCst);
+        if last != 0 && now < last + RECOVERY_INTERVAL_SECS {
+            return false;
+        }
+        self.last_recovery.store(now.max(1), Ordering::SeqCst);
+        let mut tail = lock(&self.tail);
+        if !self.poisoned.load(Ordering::SeqCst) {
+            return true;
+        }
+        match reopen_at(&self.path, tail.len, &tail.head) {
+            Ok((file, sync_handle)) => {
+                tail.file = Box::new(file);
+                tail.sync_handle = Box::new(sync_handle);
+                self.poisoned.store(false, Ordering::SeqCst);
+                tracing::warn!(
+                    records = tail.next_seq,
+                    "the audit log is writable again, checked up to its last record"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the audit log is still not writable");
+                false
+            }
+        }
+    }
+
     fn poison(&self) {
         if !self.poisoned.swap(true, Ordering::SeqCst) {
-            tracing::error!("the audit log failed to write; every action that needs it now fails until restart");
+            tracing::error!("the audit log failed to sync; every action that needs it fails until it recovers");
         }
     }
 }
@@ -458,6 +525,25 @@ fn scan_tail(file: &mut File) -> Result<(u64, Option<Record>, u64), AuditError> 
         }
     };
     Ok((len, last, since))
+}
+
+/// Opens the log at `path` afresh, cuts it back to `len` (what was last
+/// synced), syncs, and checks that its last record is `head`: the state
+/// from which appending may safely go on.
+fn reopen_at(path: &Path, len: u64, head: &str) -> Result<(File, File), AuditError> {
+    let mut file = OpenOptions::new().read(true).append(true).open(path)?;
+    if file.metadata()?.len() < len {
+        return Err(AuditError::Damaged("the log is shorter than what was synced".into()));
+    }
+    file.set_len(len)?;
+    file.sync_all()?;
+    let (scanned, last, _) = scan_tail(&mut file)?;
+    let last_hash = last.map(|r| r.hash).unwrap_or_else(|| GENESIS.to_string());
+    if scanned != len || last_hash != head {
+        return Err(AuditError::Damaged("the log on disk does not end where it was last synced".into()));
+    }
+    let sync_handle = file.try_clone()?;
+    Ok((file, sync_handle))
 }
 
 /// Where the log of a data directory lives.

@@ -72,6 +72,10 @@ pub enum CaseError {
     /// The audit log cannot be written, so nothing happened.
     #[error("the audit log cannot be written")]
     AuditUnavailable,
+    /// The disk is nearly full, so nothing was written; it works again by
+    /// itself once space is freed.
+    #[error("the disk is nearly full")]
+    DiskFull,
     /// Storage or sealing failed; the detail is for the log.
     #[error("{0}")]
     Failed(String),
@@ -81,6 +85,7 @@ impl From<StorageError> for CaseError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound => CaseError::NotFound,
+            StorageError::DiskFull => CaseError::DiskFull,
             other => CaseError::Failed(other.to_string()),
         }
     }

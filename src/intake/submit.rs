@@ -128,6 +128,9 @@ pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::Inta
     response
 }
 
+/// How many bytes of a request pass between two checks of the free space.
+const SPACE_CHECK_EVERY: u64 = 8 << 20;
+
 /// Everything a multipart body carried.
 pub(crate) struct Received {
     pub values: FormValues,
@@ -192,9 +195,32 @@ pub(crate) async fn receive_fields(
             }
         };
     }
-    let count = |n: usize, total: &mut u64| -> Result<(), Refusal> {
+    // A submission already arriving may use up to half the disk reserve,
+    // so one that started just above it can finish; below that it is
+    // turned away (503) and its sealed parts deleted, and reviewers keep
+    // the rest. Checked every few MiB: statvfs is cheap, not free.
+    let stop_below = (limits.min_free_disk_bytes / 2).max(crate::storage::WRITE_FLOOR);
+    let mut next_space_check: u64 = 0;
+    let store = state.store.clone();
+    let mut count = move |n: usize, total: &mut u64| -> Result<(), Refusal> {
         *total += n as u64;
-        if *total > limits.max_submission_bytes { Err(Refusal::TooLarge) } else { Ok(()) }
+        if *total > limits.max_submission_bytes {
+            return Err(Refusal::TooLarge);
+        }
+        if *total >= next_space_check {
+            next_space_check = *total + SPACE_CHECK_EVERY;
+            if store.free_space().map_err(|_| Refusal::Failed)? < stop_below {
+                return Err(Refusal::DiskLow);
+            }
+        }
+        Ok(())
+    };
+    let sealing_failed = |e: String| {
+        if state.store.free_space().is_ok_and(|free| free < stop_below) {
+            return Refusal::DiskLow;
+        }
+        tracing::error!(error = %e, "sealing an upload failed");
+        Refusal::Failed
     };
 
     while let Some(mut field) = within!(multipart.next_field()) {
@@ -215,16 +241,13 @@ pub(crate) async fn receive_fields(
             let sink = FileSink::start(state.store.clone(), recipients.to_vec(), choice == "make_clean_copy");
             if let Some(chunk) = first {
                 count(chunk.len(), &mut total)?;
-                sink.send(chunk).await.map_err(|_| Refusal::Failed)?;
+                sink.send(chunk).await.map_err(sealing_failed)?;
             }
             while let Some(chunk) = within!(field.chunk()) {
                 count(chunk.len(), &mut total)?;
-                sink.send(chunk).await.map_err(|_| Refusal::Failed)?;
+                sink.send(chunk).await.map_err(sealing_failed)?;
             }
-            let sealed = sink.finish().await.map_err(|e| {
-                tracing::error!(error = %e, "sealing an upload failed");
-                Refusal::Failed
-            })?;
+            let sealed = sink.finish().await.map_err(sealing_failed)?;
             received.file_names.push(file_name.clone());
             received.uploads.push(NewFile {
                 slot: this_slot,
@@ -301,6 +324,7 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
     let filed = tokio::task::spawn_blocking(move || cases.file(target, statement, Intake::Web)).await;
     match filed {
         Ok(Ok(done)) => receipt_page(t, &done),
+        Ok(Err(crate::case::CaseError::DiskFull)) => refusal_page(t, Refusal::DiskLow, &state.intake.limits),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "storing a submission failed");
             refusal_page(t, Refusal::Failed, &state.intake.limits)

@@ -87,6 +87,10 @@ pub fn case_error_page(e: CaseError) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "The audit log cannot be written, so nothing was shown or changed. Tell an administrator.",
         ),
+        CaseError::DiskFull => message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server's disk is nearly full, so nothing was changed. Tell an administrator; it works again as soon as space is freed.",
+        ),
         CaseError::Failed(detail) => {
             tracing::error!(error = %detail, "a case operation failed");
             message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing was changed.")
@@ -102,6 +106,10 @@ pub fn admin_error_page(e: AdminError) -> Response {
         AdminError::AuditUnavailable => {
             message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was changed.")
         }
+        AdminError::DiskFull => message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server's disk is nearly full, so nothing was changed. It works again as soon as space is freed.",
+        ),
         AdminError::Failed(detail) => {
             tracing::error!(error = %detail, "an administrative change failed");
             message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing was changed.")

@@ -65,9 +65,19 @@ pub enum StorageError {
     NotFound,
     #[error("{0} already exists")]
     AlreadyExists(String),
+    #[error("the disk is nearly full: less than {} MiB free beside the data directory", WRITE_FLOOR >> 20)]
+    DiskFull,
     #[error("disk error: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// No record is written while less than this is free on the data
+/// directory's disk. sled takes an out-of-space error during a flush as
+/// fatal (every later call fails until the process restarts), so it must
+/// never meet one: writes are refused first, cleanly, and succeed again by
+/// themselves once space is freed. Uploads stop earlier (see the intake's
+/// reserve), so this margin is left for reviewers and the audit log.
+pub const WRITE_FLOOR: u64 = 16 << 20;
 
 impl From<sled::Error> for StorageError {
     fn from(e: sled::Error) -> Self {
@@ -361,6 +371,7 @@ impl Store {
     /// Adds a new account together with the desk keys wrapped to it, in one
     /// transaction; refuses a name that exists.
     pub fn insert_account(&self, account: &AccountRecord, wraps: &[DeskKeyWrap]) -> Result<(), StorageError> {
+        self.room()?;
         let key = account.name.as_str().as_bytes().to_vec();
         let value = encode(account)?;
         let wraps: Vec<(Vec<u8>, Vec<u8>)> =
@@ -406,6 +417,7 @@ impl Store {
         name: &AccountName,
         mut change: impl FnMut(&mut AccountRecord) -> Result<Vec<DeskKeyWrap>, String>,
     ) -> Result<AccountRecord, ModifyError> {
+        self.room()?;
         let key = name.as_str().as_bytes().to_vec();
         for _ in 0..CAS_ATTEMPTS {
             let Some(current) = self.accounts.get(&key).map_err(StorageError::from)? else {
@@ -444,6 +456,7 @@ impl Store {
     /// (shown to admins). Written and flushed like the failure recorded on
     /// a real account, so the two answers take the same work and time.
     pub fn count_unknown_sign_in(&self, day: Day) -> Result<u64, StorageError> {
+        self.room()?;
         let key = format!("{META_UNKNOWN_SIGN_INS}{day}").into_bytes();
         let count = self.meta.transaction(|meta| {
             let old = meta.get(&key)?.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map(u64::from_be_bytes);
@@ -543,6 +556,7 @@ impl Store {
 
     /// Removes every generation of a desk key held by `holder`.
     pub fn remove_desk_key_wraps(&self, desk: &DeskId, holder: &Holder) -> Result<usize, StorageError> {
+        self.room()?;
         let suffix = format!("/{}", holder.key_part());
         let prefix = format!("{}/", desk.0);
         let mut batch = sled::Batch::default();
@@ -586,6 +600,7 @@ impl Store {
     }
 
     pub fn remove_invitation(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.room()?;
         self.invitations.remove(token_hash.as_bytes())?;
         self.flush()
     }
@@ -596,6 +611,7 @@ impl Store {
 
     /// Stores (or replaces) one wrapped desk key.
     pub fn put_desk_key_wrap(&self, wrap: &DeskKeyWrap) -> Result<(), StorageError> {
+        self.room()?;
         self.desk_keys.insert(wrap_key(&wrap.desk, wrap.generation, &wrap.holder), wrap.sealed.as_bytes())?;
         self.flush()
     }
@@ -609,6 +625,7 @@ impl Store {
             return Ok(Zeroizing::new(key.to_vec()));
         }
         let fresh = crate::crypto::random_array::<32>();
+        self.room()?;
         // compare_and_swap: two first uses at once must agree on one key.
         let _ = self.meta.compare_and_swap(META_RECEIPT_KEY, None as Option<&[u8]>, Some(&fresh[..]))?;
         self.flush()?;
@@ -622,6 +639,12 @@ impl Store {
         Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
     }
 
+    /// Refuses a write when the disk is below [`WRITE_FLOOR`]. Every method
+    /// that writes records calls this first.
+    fn room(&self) -> Result<(), StorageError> {
+        if self.free_space()? < WRITE_FLOOR { Err(StorageError::DiskFull) } else { Ok(()) }
+    }
+
     // --- deferred witness audit events ---------------------------------------
 
     /// Witness events waiting for their day to end before they join the
@@ -631,6 +654,7 @@ impl Store {
     }
 
     pub fn remove_pending_audit_events(&self, keys: &[Vec<u8>]) -> Result<(), StorageError> {
+        self.room()?;
         let mut batch = sled::Batch::default();
         for key in keys {
             batch.remove(key.as_slice());
@@ -646,6 +670,7 @@ impl Store {
     }
 
     fn put_json<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<(), StorageError> {
+        self.room()?;
         tree.insert(key, encode(value)?)?;
         Ok(())
     }
@@ -678,6 +703,7 @@ impl StatementRecords for Store {
         receipt_lookup: &str,
         audit_event: Option<&[u8]>,
     ) -> Result<(), StorageError> {
+        self.room()?;
         let mut record = record.clone();
         record.version = 1;
         let id = record.id.as_bytes().to_vec();
@@ -715,6 +741,7 @@ impl StatementRecords for Store {
         audit_events: &[Vec<u8>],
         change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), String>,
     ) -> Result<SubmissionRecord, ModifyError> {
+        self.room()?;
         let key = id.as_bytes().to_vec();
         for _ in 0..CAS_ATTEMPTS {
             let Some(current) = self.submissions.get(&key).map_err(StorageError::from)? else {

@@ -63,7 +63,13 @@ pub struct Site {
 
 impl Site {
     pub fn new() -> Site {
-        let root = tempfile::tempdir().unwrap();
+        Site::in_dir(&std::env::temp_dir())
+    }
+
+    /// A site whose scratch and data directories are inside `parent` (a
+    /// small file system, for the disk-full tests).
+    pub fn in_dir(parent: &Path) -> Site {
+        let root = tempfile::tempdir_in(parent).unwrap();
         let password_file = root.path().join("password");
         std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
         let data = root.path().join("data");
@@ -424,4 +430,57 @@ pub fn state_with_switchable_log(
         Default::default(),
     );
     (state, switch)
+}
+
+/// A small tmpfs mounted for one test (the disk-full tests): needs root, as
+/// CI has. Elsewhere `mount` returns `None` and the caller says it skipped,
+/// unless `CI` is set, where not being able to mount is a failure.
+pub struct SmallDisk {
+    pub dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub fn mount(mebibytes: u64) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mebibytes}m,mode=0700"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            return Some(SmallDisk { dir });
+        }
+        assert!(std::env::var_os("CI").is_none(), "CI must be able to mount a small tmpfs (run as root)");
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        None
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the disk to the last byte with a file; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        let mut size = chunk.len();
+        // Ever smaller writes, until not one byte more fits.
+        while size > 0 {
+            match file.write(&chunk[..size]) {
+                Ok(n) if n > 0 => {}
+                _ => size /= 2,
+            }
+        }
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
 }
