@@ -303,6 +303,11 @@ v-family-no = No
 v-family-prefer_not = I prefer not to say
 f-threats_received = Threats you have received
 f-at_risk = I am at risk of detention or deportation now
+f-minor_involved = Were you under 18 at the time of these events, or is a child among the people you describe?
+h-minor_involved = We ask so that we can take extra care. You may leave this unanswered.
+v-minor-yes = Yes
+v-minor-no = No
+v-minor-not_sure = I am not sure
 f-safety_notes = Anything else about your safety
 
 e-too-long = This is too long: please shorten it to { $max } characters or fewer. Your text is still here.

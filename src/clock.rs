@@ -40,6 +40,11 @@ impl Timestamp {
 pub struct Day(i64);
 
 impl Day {
+    /// The day `n` days later (earlier for a negative `n`).
+    pub fn plus_days(self, n: i64) -> Day {
+        Day(self.0.saturating_add(n))
+    }
+
     /// Year, month (1–12) and day (1–31) of the proleptic Gregorian
     /// calendar, by the well-known days-to-civil conversion.
     pub fn civil(self) -> (i64, u32, u32) {
@@ -148,6 +153,13 @@ mod tests {
         assert_eq!(Timestamp(951_782_400).day().to_string(), "2000-02-29");
         assert_eq!(Timestamp(1_795_910_400).day().to_string(), "2026-11-29");
         assert_eq!(Timestamp(1_795_910_400 + 3_661).to_rfc3339(), "2026-11-29T01:01:01Z");
+    }
+
+    #[test]
+    fn days_add_across_months_and_years() {
+        let day = Day::from_civil(2026, 12, 30).unwrap();
+        assert_eq!(day.plus_days(2).to_string(), "2027-01-01");
+        assert_eq!(day.plus_days(-30).to_string(), "2026-11-30");
     }
 
     #[test]

@@ -145,12 +145,29 @@ pub struct Query {
     pub role: String,
     pub has_files: bool,
     pub assigned_to: Option<String>,
+    /// The safety screen: "" (any), `pending` (not screened yet) or
+    /// `overdue` (not screened and past its day; see
+    /// [`WorkflowState::safety_screen_due`]). Either lists the oldest first.
+    pub screen: String,
+    /// The day to judge the safety screen by (the server's clock, read
+    /// when the list is asked for). Without it nothing is overdue.
+    pub today: Option<Day>,
 }
 
 pub struct Page {
     pub entries: Vec<Entry>,
     pub matching: usize,
     pub counts: BTreeMap<String, usize>,
+    /// How many statements matching the other filters (whatever their
+    /// state and the screen filter) are overdue for their safety screen.
+    pub screen_overdue: usize,
+}
+
+impl Entry {
+    /// Whether the safety screen is past its day on `today`.
+    pub fn screen_overdue(&self, today: Option<Day>) -> bool {
+        today.and_then(|today| self.state.safety_screen_due(self.received, today)).is_some_and(|due| due.overdue)
+    }
 }
 
 impl SearchIndex {
@@ -283,11 +300,13 @@ impl SearchIndex {
         self.desks.read().unwrap_or_else(|p| p.into_inner()).contains_key(desk)
     }
 
-    /// The `page`-th 50 entries (newest first) of the desks given that match.
+    /// The `page`-th `per_page` entries of the desks given that match:
+    /// newest first, or oldest first when filtered on the safety screen.
     pub fn search(&self, desks: &HashSet<DeskId>, q: &Query, page: usize, per_page: usize) -> Page {
         let needle = fold(q.text.trim());
         let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
         let mut counts = BTreeMap::new();
+        let mut screen_overdue = 0;
         let mut hits: Vec<&Entry> = Vec::new();
         for (desk, index) in map.iter() {
             if !desks.contains(desk) || (!q.desk.is_empty() && desk.0 != q.desk) {
@@ -307,6 +326,19 @@ impl SearchIndex {
                 if !matches {
                     continue;
                 }
+                let overdue = e.screen_overdue(q.today);
+                if overdue {
+                    screen_overdue += 1;
+                }
+                let screen = match q.screen.as_str() {
+                    "" => true,
+                    "pending" => e.state.awaits_safety_screen(),
+                    "overdue" => overdue,
+                    _ => false,
+                };
+                if !screen {
+                    continue;
+                }
                 *counts.entry(e.state.code().to_string()).or_insert(0) += 1;
                 if q.state.is_empty() || e.state.code() == q.state {
                     hits.push(e);
@@ -314,16 +346,23 @@ impl SearchIndex {
             }
         }
         let matching = hits.len();
-        // Newest first; ties by id for a stable order between pages.
+        // Newest first; but statements waiting for their safety screen
+        // oldest first, the longest overdue on top. Ties by id for a
+        // stable order between pages.
+        let oldest_first = !q.screen.is_empty();
+        let order = |a: &&Entry, b: &&Entry| {
+            let by_day = if oldest_first { a.received.cmp(&b.received) } else { b.received.cmp(&a.received) };
+            by_day.then_with(|| a.id.cmp(&b.id))
+        };
         let start = page * per_page;
         if start < hits.len() {
             let end = (start + per_page).min(hits.len());
-            hits.select_nth_unstable_by(end - 1, |a, b| b.received.cmp(&a.received).then_with(|| a.id.cmp(&b.id)));
+            hits.select_nth_unstable_by(end - 1, order);
             hits.truncate(end);
-            hits.sort_unstable_by(|a, b| b.received.cmp(&a.received).then_with(|| a.id.cmp(&b.id)));
+            hits.sort_unstable_by(order);
         }
         let entries = hits.into_iter().skip(start).take(per_page).cloned().collect();
-        Page { entries, matching, counts }
+        Page { entries, matching, counts, screen_overdue }
     }
 }
 
@@ -373,6 +412,46 @@ mod tests {
         assert_eq!((shown.version, shown.state), (3, WorkflowState::InReview));
         index.insert(&desk, vec![entry(4, WorkflowState::Closed)]);
         assert_eq!(index.desks.read().unwrap()[&desk].entries[&"a".repeat(32)].version, 4);
+    }
+
+    #[test]
+    fn the_screen_filter_finds_overdue_statements_oldest_first() {
+        let index = SearchIndex::default();
+        let desk = DeskId("d".into());
+        index.desks.write().unwrap().insert(
+            desk.clone(),
+            DeskIndex {
+                keys: vec![],
+                entries: HashMap::new(),
+                total: Arc::new(AtomicUsize::new(0)),
+                done: Arc::new(AtomicUsize::new(0)),
+            },
+        );
+        let today = Day::from_civil(2026, 12, 10).unwrap();
+        let at = |id: &str, days_ago: i64, state: WorkflowState| Entry {
+            id: id.into(),
+            received: today.plus_days(-days_ago),
+            ..entry(1, state)
+        };
+        index.insert(
+            &desk,
+            vec![
+                at("fresh", 1, WorkflowState::Received),
+                at("late", 3, WorkflowState::SafetyScreen),
+                at("later", 9, WorkflowState::Received),
+                at("screened", 9, WorkflowState::InReview),
+            ],
+        );
+        let desks = HashSet::from([desk]);
+        let ids = |screen: &str| {
+            let q = Query { screen: screen.into(), today: Some(today), ..Query::default() };
+            let page = index.search(&desks, &q, 0, 50);
+            (page.entries.into_iter().map(|e| e.id).collect::<Vec<_>>(), page.screen_overdue)
+        };
+        assert_eq!(ids("overdue"), (vec!["later".to_string(), "late".to_string()], 2));
+        assert_eq!(ids("pending").0, ["later", "late", "fresh"]);
+        assert_eq!(ids("").0, ["fresh", "late", "later", "screened"], "newest first, ties by id");
+        assert_eq!(ids("").1, 2, "counted whatever the screen filter");
     }
 
     #[test]

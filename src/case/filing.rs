@@ -313,9 +313,18 @@ pub(super) fn arrival_triage(fields: &Map<String, Value>, identity: Option<&Map<
     if answer("act_sexual_violence") == "yes" {
         triage.flags.insert("sexual_violence".into());
     }
+    // The witness was under 18 at the time, or a child is among the people
+    // described. "Not sure" and no answer set nothing.
+    if answer("minor_involved") == "yes" {
+        triage.flags.insert("minor_involved".into());
+    }
     if triage.flags.is_empty() {
         return None;
     }
+    // Every flag above means at least high. A child's case, in particular,
+    // needs safeguarding steps (who may contact the witness and how, who
+    // else may learn of it, a reviewer experienced with children) decided
+    // before the ordinary review, so it must not wait at "normal".
     triage.priority = if at_risk { "urgent" } else { "high" }.into();
     Some(triage)
 }
@@ -342,5 +351,23 @@ mod tests {
         assert_eq!(t.priority, "urgent");
         assert!(t.flags.contains("risk_to_witness") && t.flags.contains("deportation_risk"));
         assert!(t.flags.contains("sexual_violence"));
+    }
+
+    #[test]
+    fn a_child_involved_raises_priority_to_high_and_never_lowers_urgent() {
+        let none = Map::new();
+        let minor = |answer: &str| {
+            let mut identity = Map::new();
+            identity.insert("minor_involved".into(), json!(answer));
+            identity
+        };
+        let t = arrival_triage(&none, Some(&minor("yes"))).unwrap();
+        assert_eq!(t.priority, "high");
+        assert!(t.flags.contains("minor_involved"));
+        assert!(arrival_triage(&none, Some(&minor("no"))).is_none());
+        assert!(arrival_triage(&none, Some(&minor("not_sure"))).is_none());
+        let mut at_risk = minor("yes");
+        at_risk.insert("at_risk".into(), json!("yes"));
+        assert_eq!(arrival_triage(&none, Some(&at_risk)).unwrap().priority, "urgent");
     }
 }

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Day;
+
 /// Where a statement is in its review. Stored in clear (it drives the
 /// witness's follow-up page), under these snake_case names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -116,6 +118,47 @@ impl WorkflowState {
     }
 }
 
+/// How many days after the day of receipt the safety screen is due.
+///
+/// DOMAIN.md: the safety screen is the first read, within 48 hours of
+/// arrival. Only the day a statement arrived is stored, never the time (a
+/// witness's exact time is never kept), so the 48 hours are counted from
+/// the latest moment the day allows: a statement received on day D is due
+/// by the end of day D + 2, and overdue from day D + 3. Computed from the
+/// server's clock whenever it is shown, never stored, so it stays right as
+/// days pass.
+pub const SAFETY_SCREEN_DAYS: i64 = 2;
+
+/// Where a statement that has not had its safety screen stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScreenDue {
+    /// The last day of the 48 hours.
+    pub by: Day,
+    /// `today` is past `by`.
+    pub overdue: bool,
+}
+
+impl WorkflowState {
+    /// Whether the statement still waits for its safety screen: it has
+    /// not been read yet (`received`) or is being screened
+    /// (`safety_screen`). Any other state was set by a reviewer who has
+    /// read it, or by the witness's withdrawal.
+    pub fn awaits_safety_screen(self) -> bool {
+        matches!(self, WorkflowState::Received | WorkflowState::SafetyScreen)
+    }
+
+    /// When the safety screen of a statement in this state, received on
+    /// `received`, is due, judged on `today`; `None` once it is past the
+    /// screen (see [`SAFETY_SCREEN_DAYS`]).
+    pub fn safety_screen_due(self, received: Day, today: Day) -> Option<ScreenDue> {
+        if !self.awaits_safety_screen() {
+            return None;
+        }
+        let by = received.plus_days(SAFETY_SCREEN_DAYS);
+        Some(ScreenDue { by, overdue: today > by })
+    }
+}
+
 /// A state equals its stored name (`state == "withdrawn"`).
 impl PartialEq<&str> for WorkflowState {
     fn eq(&self, other: &&str) -> bool {
@@ -141,6 +184,22 @@ mod tests {
             assert_eq!(WorkflowState::parse(name), Some(*state));
         }
         assert_eq!(WorkflowState::parse("deleted"), None);
+    }
+
+    #[test]
+    fn the_safety_screen_is_due_two_days_after_the_day_of_receipt_and_overdue_after() {
+        use WorkflowState::*;
+        let received = Day::from_civil(2026, 11, 29).unwrap();
+        let on = |n: i64| received.plus_days(n);
+        let due = |state: WorkflowState, n: i64| state.safety_screen_due(received, on(n));
+        for n in 0..=2 {
+            assert_eq!(due(Received, n), Some(ScreenDue { by: on(2), overdue: false }), "day {n}");
+        }
+        assert_eq!(due(Received, 3), Some(ScreenDue { by: on(2), overdue: true }));
+        assert_eq!(due(SafetyScreen, 30), Some(ScreenDue { by: on(2), overdue: true }));
+        for later in [NeedsTranslation, InReview, OnHold, SecurityReview, Withdrawn, Closed] {
+            assert_eq!(due(later, 3), None, "{later} is past the screen");
+        }
     }
 
     #[test]

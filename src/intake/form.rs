@@ -181,6 +181,7 @@ pub fn is_identity_field(name: &str) -> bool {
                 | "code_word"
                 | "family_in_prc"
                 | "threats_received"
+                | "minor_involved"
                 | "safety_notes"
         )
 }
@@ -332,10 +333,12 @@ mod tests {
             ("contact_handle", "@me"),
             ("person1_name_latin", "A"),
             ("person1_relationship", "son"),
+            ("minor_involved", "yes"),
         ]);
         let (statement, identity) = documents(&v);
         assert!(statement.contains_key("statement") && statement.contains_key("person1_relationship"));
         assert!(identity.contains_key("contact_handle") && identity.contains_key("person1_name_latin"));
+        assert!(identity.contains_key("minor_involved"), "a safety answer (S3), sealed apart");
         assert!(!statement.contains_key("contact_handle"));
     }
 }

@@ -120,6 +120,7 @@ vocab!(IDENTIFY_AS, "identify", ["name", "pseudonym", "code"]);
 vocab!(ASK_AGAIN, "askagain", ["6", "12", "24", "never"]);
 vocab!(CONTACT_METHOD, "contact", ["none", "signal", "threema", "wire", "email", "organization", "in_person"]);
 vocab!(FAMILY_IN_PRC, "family", ["yes", "no", "prefer_not"]);
+vocab!(MINOR, "minor", ["yes", "no", "not_sure"]);
 
 /// Acts of part 6, by group. Each becomes a checkbox plus its details.
 pub static ACT_GROUPS: &[(&str, &[&str])] = &[
@@ -438,6 +439,9 @@ fn build() -> Vec<Part> {
                 field("family_in_prc", Kind::Choice { vocab: &FAMILY_IN_PRC, menu: false }),
                 field("threats_received", Kind::Area { max: MEDIUM }),
                 field("at_risk", Kind::Check),
+                // Under 18 at the time, or a child among the people
+                // described: "yes" sets the minor_involved flag on arrival.
+                field("minor_involved", Kind::Choice { vocab: &MINOR, menu: false }),
                 field("safety_notes", Kind::Area { max: MEDIUM }),
             ],
         )],

@@ -55,6 +55,9 @@ pub struct ListQuery {
     files: String,
     #[serde(default)]
     mine: String,
+    /// `pending` or `overdue`: see [`search::Query::screen`].
+    #[serde(default)]
+    screen: String,
     #[serde(default)]
     page: usize,
 }
@@ -62,9 +65,19 @@ pub struct ListQuery {
 impl ListQuery {
     /// The query string for another page (or another state) of this list.
     fn link(&self, page: usize, state: Option<&str>) -> String {
+        self.link_with(page, state.unwrap_or(&self.state), &self.screen)
+    }
+
+    /// The query string for the statements of this list, in any state,
+    /// whose safety screen is overdue.
+    fn overdue_link(&self) -> String {
+        self.link_with(0, "", "overdue")
+    }
+
+    fn link_with(&self, page: usize, state: &str, screen: &str) -> String {
         serde_urlencoded::to_string([
             ("q", self.q.as_str()),
-            ("state", state.unwrap_or(&self.state)),
+            ("state", state),
             ("priority", &self.priority),
             ("flag", &self.flag),
             ("label", &self.label),
@@ -74,6 +87,7 @@ impl ListQuery {
             ("role", &self.role),
             ("files", &self.files),
             ("mine", &self.mine),
+            ("screen", screen),
             ("page", &page.to_string()),
         ])
         .unwrap_or_default()
@@ -92,6 +106,9 @@ struct Row {
     files: usize,
     channel: &'static str,
     unread: bool,
+    /// Waiting for its safety screen: the day it is due by, and whether
+    /// that day has passed.
+    screen: Option<(String, bool)>,
 }
 
 #[derive(Template)]
@@ -105,6 +122,10 @@ struct ListPage {
     page: usize,
     pages: usize,
     counts: Vec<(String, usize, String)>,
+    /// Overdue safety screens among the statements the other filters
+    /// match, and the link that lists them.
+    screen_overdue: usize,
+    screen_overdue_link: String,
     building: Option<(usize, usize)>,
     prev: String,
     next: String,
@@ -132,6 +153,7 @@ pub async fn list(
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         progress = state.search.progress(&desks);
     }
+    let today = state.clock.today();
     let q = search::Query {
         text: query.q.chars().take(200).collect(),
         state: query.state.clone(),
@@ -144,6 +166,10 @@ pub async fn list(
         role: query.role.clone(),
         has_files: query.files == "yes",
         assigned_to: (query.mine == "yes").then(|| session.account.to_string()),
+        screen: query.screen.clone(),
+        // Due and overdue are judged now, at every showing, so the list is
+        // right however much time has passed since a statement arrived.
+        today: Some(today),
     };
     let index = state.search.clone();
     let page_no = query.page;
@@ -167,6 +193,7 @@ pub async fn list(
                 crate::storage::Channel::Assisted => "assisted",
             },
             unread: e.unread,
+            screen: e.state.safety_screen_due(e.received, today).map(|due| (due.by.to_string(), due.overdue)),
         })
         .collect();
     let counts = found.counts.into_iter().map(|(s, n)| (query.link(0, Some(&s)), n, s)).collect();
@@ -182,6 +209,8 @@ pub async fn list(
         page: query.page,
         pages,
         counts,
+        screen_overdue: found.screen_overdue,
+        screen_overdue_link: query.overdue_link(),
         building,
         query,
         states: &triage::STATES,
@@ -234,6 +263,8 @@ struct StatementPage {
     id: String,
     received: String,
     state: String,
+    /// As in the list: the day the safety screen is due, and whether past.
+    screen: Option<(String, bool)>,
     narrative: String,
     sections: Vec<Section>,
     files: Vec<FileRow>,
@@ -387,6 +418,10 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         id: record.id.clone(),
         received: record.received.to_string(),
         state: record.state.to_string(),
+        screen: record
+            .state
+            .safety_screen_due(record.received, state.clock.today())
+            .map(|due| (due.by.to_string(), due.overdue)),
         narrative,
         sections: sections(&fields),
         files,
