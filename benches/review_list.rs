@@ -74,6 +74,7 @@ fn main() {
             identity: None,
             consent: vec![],
             manifest: Some(sealed),
+            additions: vec![],
             files: vec![],
             witness_salt: Salt::generate(),
             witness_recipient: desk_recipient.clone(),

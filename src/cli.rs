@@ -41,7 +41,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
     },
-    /// Check a witness's evidence manifest offline; exit 0 when genuine.
+    /// Check a witness's evidence manifest, or the proof of files added
+    /// later, offline; says which it is; exit 0 when genuine.
     VerifyManifest {
         /// The manifest file (testimony-manifest-….json).
         #[arg(value_name = "FILE")]

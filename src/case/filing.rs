@@ -19,7 +19,7 @@ use crate::intake::upload::SealedFile;
 use crate::storage::{AccountName, Channel, DeskId, FileRecord, StatementRecords, Store, SubmissionRecord};
 
 use super::documents::{self, CleanedCopy, ConsentDoc, ConsentRecord, FileDoc, IdentityDoc, StatementDoc};
-use super::manifest::{self, Digest, FileDigest, Manifest, SignedManifest};
+use super::manifest::{self, Digest, FileDigest, Manifest, SignedAddition, SignedManifest};
 use super::receipt::Receipt;
 use super::triage::Triage;
 use super::workflow::WorkflowState;
@@ -69,14 +69,16 @@ pub enum Intake {
     Assisted { by: AccountName },
 }
 
-/// One file as the witness is shown it: index, name, size, SHA-256, and
-/// whether a cleaned copy was asked for but could not be made (why).
+/// One file as the witness is shown it: index, name, size, SHA-256,
+/// whether a cleaned copy was made, and whether one was asked for but
+/// could not be made (why).
 #[derive(Clone, Debug)]
 pub struct FiledFile {
     pub index: usize,
     pub name: String,
     pub bytes: u64,
     pub sha256: String,
+    pub cleaned: bool,
     pub clean_refused: Option<String>,
 }
 
@@ -89,6 +91,16 @@ pub struct Filed {
     pub files: Vec<FiledFile>,
 }
 
+/// What the page for files added through the receipt shows: the
+/// addition's number and day, each file, and the signed proof.
+pub struct Added {
+    pub id: String,
+    pub day: String,
+    pub sequence: usize,
+    pub files: Vec<FiledFile>,
+    pub proof: SignedAddition,
+}
+
 /// Files made durable: their records and their sealed descriptions.
 pub(super) struct Committed {
     pub records: Vec<FileRecord>,
@@ -97,21 +109,40 @@ pub(super) struct Committed {
 
 impl Committed {
     pub fn shown(&self) -> Vec<FiledFile> {
-        self.docs
-            .iter()
-            .map(|d| FiledFile {
-                index: d.index,
-                name: d.name.clone(),
-                bytes: d.bytes,
-                sha256: d.sha256.clone(),
-                clean_refused: d.cleaned_copy_refused.clone(),
-            })
-            .collect()
+        shown(&self.docs)
     }
 
     pub fn digests(&self) -> Vec<FileDigest> {
-        self.docs.iter().map(|d| FileDigest { index: d.index, bytes: d.bytes, sha256: d.sha256.clone() }).collect()
+        digests(&self.docs)
     }
+
+    /// The descriptions numbered from `first` (1-based).
+    pub fn numbered_from(&self, first: usize) -> Vec<FileDoc> {
+        let mut docs = self.docs.clone();
+        for (offset, doc) in docs.iter_mut().enumerate() {
+            doc.index = first + offset;
+        }
+        docs
+    }
+}
+
+/// The files as the witness is shown them.
+pub(super) fn shown(docs: &[FileDoc]) -> Vec<FiledFile> {
+    docs.iter()
+        .map(|d| FiledFile {
+            index: d.index,
+            name: d.name.clone(),
+            bytes: d.bytes,
+            sha256: d.sha256.clone(),
+            cleaned: d.cleaned_copy.is_some(),
+            clean_refused: d.cleaned_copy_refused.clone(),
+        })
+        .collect()
+}
+
+/// The files as a signed manifest or addition lists them.
+pub(super) fn digests(docs: &[FileDoc]) -> Vec<FileDigest> {
+    docs.iter().map(|d| FileDigest { index: d.index, bytes: d.bytes, sha256: d.sha256.clone() }).collect()
 }
 
 /// Commits sealed uploads (fsync, rename), numbering them from `first_index`.
@@ -263,6 +294,7 @@ impl Cases {
                 identity,
                 consent: vec![consent],
                 manifest: Some(sealed_manifest),
+                additions: Vec::new(),
                 files: committed.records.clone(),
                 witness_salt,
                 witness_recipient,

@@ -48,9 +48,9 @@ use crate::storage::{ModifyError, StatementRecords, StorageError, Store};
 
 pub use access::{Authorized, DeskKeys, Reader};
 pub use change::Change;
-pub use filing::{DeskTarget, Filed, FiledFile, Intake, NewFile, NewStatement};
+pub use filing::{Added, DeskTarget, Filed, FiledFile, Intake, NewFile, NewStatement};
 pub use release::{Download, StatementView, ThreadRow};
-pub use witness::{ConsentChange, WitnessCase, WitnessView};
+pub use witness::{AddedFile, ConsentChange, WitnessAddition, WitnessCase, WitnessView};
 pub use workflow::WorkflowState;
 
 /// Why a case operation did not happen. The text of `Refused` and

@@ -45,6 +45,8 @@ impl Cases {
             record.identity = record.identity.as_ref().map(|s| reseal(s, old, &desk_only)).transpose()?;
             record.triage = record.triage.as_ref().map(|s| reseal(s, old, &desk_only)).transpose()?;
             record.manifest = record.manifest.as_ref().map(|s| reseal(s, old, &with_witness)).transpose()?;
+            record.additions =
+                record.additions.iter().map(|s| reseal(s, old, &with_witness)).collect::<Result<_, _>>()?;
             record.consent = record.consent.iter().map(|s| reseal(s, old, &with_witness)).collect::<Result<_, _>>()?;
             for item in &mut record.thread {
                 item.message = reseal(&item.message, old, &with_witness)?;

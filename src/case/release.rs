@@ -14,6 +14,7 @@ use crate::storage::{Author, Channel, ObjectId, Partner, StatementRecords};
 
 use super::access::Reader;
 use super::documents::{self, ConsentDoc, FileDoc, IdentityDoc, MessageKind, Sharing, StatementDoc, ThreadMessage};
+use super::manifest::SignedAddition;
 use super::triage::{self, Triage};
 use super::{Authorized, CaseError, Cases, entry_by, failed};
 
@@ -34,6 +35,8 @@ pub struct StatementView {
     pub consent: ConsentDoc,
     /// Every file: the form's, then those added through the receipt.
     pub files: Vec<FileDoc>,
+    /// The signed proof of each addition of files, in order.
+    pub additions: Vec<SignedAddition>,
     pub thread: Vec<ThreadRow>,
     pub triage: Triage,
     /// The desk's members (account names), for assignment.
@@ -96,6 +99,7 @@ impl Cases {
                 unread: item.unread,
             });
         }
+        let additions = record.additions.iter().filter_map(|s| documents::open(s, key).ok()).collect();
         let consent = self.consent_of(record, statement);
         let members = self
             .store
@@ -122,6 +126,7 @@ impl Cases {
             identity,
             consent,
             files,
+            additions,
             thread,
             members,
         })
@@ -223,7 +228,15 @@ impl Cases {
         let identity: Option<IdentityDoc> =
             if with_identity { record.identity.as_ref().and_then(|s| documents::open(s, key).ok()) } else { None };
         let manifest: Option<Value> = record.manifest.as_ref().and_then(|s| documents::open(s, key).ok());
-        let hashes: Vec<String> = doc.iter().flat_map(|d| d.files.iter().map(|f| f.sha256.clone())).collect();
+        let additions: Vec<SignedAddition> =
+            record.additions.iter().filter_map(|s| documents::open(s, key).ok()).collect();
+        // Each file's SHA-256 by its index: the form's from the statement,
+        // those added later from their signed proofs.
+        let hashes: std::collections::HashMap<usize, String> = doc
+            .iter()
+            .flat_map(|d| d.files.iter().map(|f| (f.index, f.sha256.clone())))
+            .chain(additions.iter().flat_map(|a| a.addition.files.iter().map(|f| (f.index, f.sha256.clone()))))
+            .collect();
         if !with_identity && let Some(d) = doc.as_mut() {
             // File names can name people and places; an anonymised bundle
             // carries only numbers, sizes and hashes.
@@ -244,11 +257,12 @@ impl Cases {
             "statement": doc,
             "identity": identity,
             "manifest": manifest,
+            "additions": additions,
             "audit_excerpt": excerpt,
             "files": record.files.iter().enumerate().map(|(i, f)| json!({
                 "index": i + 1,
                 "bytes": f.bytes,
-                "sha256": hashes.get(i),
+                "sha256": hashes.get(&(i + 1)),
             })).collect::<Vec<_>>(),
         });
         let write = || -> std::io::Result<()> {

@@ -10,8 +10,9 @@ use crate::audit::{Event, witness};
 use crate::crypto::{Recipient, WitnessIdentity};
 use crate::storage::{Author, ModifyError, StatementRecords, SubmissionRecord, ThreadItem};
 
-use super::documents::{self, ConsentDoc, FileDoc, MessageKind, Scope, ThreadMessage};
-use super::filing::{FiledFile, NewFile, commit_files, discard};
+use super::documents::{self, ConsentDoc, MessageKind, Scope, ThreadMessage};
+use super::filing::{Added, NewFile, commit_files, digests, discard, shown};
+use super::manifest::{ADDITION_FORMAT, Addition, SignedAddition};
 use super::receipt::Receipt;
 use super::workflow::WorkflowState;
 use super::{CaseError, Cases};
@@ -37,6 +38,22 @@ pub struct WitnessView {
     pub received: String,
     pub items: Vec<WitnessItem>,
     pub consent: ConsentDoc,
+}
+
+/// One set of files added through the receipt, as its signed proof
+/// lists them (with the names the witness's device gave, where known).
+pub struct WitnessAddition {
+    pub sequence: usize,
+    pub day: String,
+    pub files: Vec<AddedFile>,
+}
+
+/// One file of an addition.
+pub struct AddedFile {
+    pub index: usize,
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
 }
 
 /// One consent answer the witness changes.
@@ -93,6 +110,45 @@ impl WitnessCase {
     pub fn manifest(&self) -> Option<crate::crypto::Plaintext> {
         let sealed = self.record.manifest.as_ref()?;
         crate::crypto::open(sealed.as_bytes(), &self.key).ok()
+    }
+
+    /// The signed proof of addition `sequence` (1-based) as the witness
+    /// downloads it, if there is one and it was not purged.
+    pub fn addition(&self, sequence: usize) -> Option<crate::crypto::Plaintext> {
+        let sealed = self.record.additions.get(sequence.checked_sub(1)?)?;
+        crate::crypto::open(sealed.as_bytes(), &self.key).ok()
+    }
+
+    /// Every addition of files, in order, as its signed proof lists them.
+    pub fn additions(&self) -> Vec<WitnessAddition> {
+        let mut names = std::collections::HashMap::new();
+        for item in &self.record.thread {
+            if let Ok(message) = documents::open::<ThreadMessage>(&item.message, &self.key)
+                && message.kind == MessageKind::Files
+            {
+                names.extend(message.files.into_iter().map(|f| (f.index, f.name)));
+            }
+        }
+        self.record
+            .additions
+            .iter()
+            .filter_map(|sealed| documents::open::<SignedAddition>(sealed, &self.key).ok())
+            .map(|signed| WitnessAddition {
+                sequence: signed.addition.sequence,
+                day: signed.addition.received,
+                files: signed
+                    .addition
+                    .files
+                    .into_iter()
+                    .map(|f| AddedFile {
+                        name: names.remove(&f.index).unwrap_or_default(),
+                        index: f.index,
+                        bytes: f.bytes,
+                        sha256: f.sha256,
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 }
 
@@ -159,12 +215,9 @@ impl Cases {
         }
     }
 
-    fn add_message(
-        &self,
-        case: &mut WitnessCase,
-        message: ThreadMessage,
-        files: Vec<crate::storage::FileRecord>,
-    ) -> Result<(), CaseError> {
+    /// The witness's answer to the reviewers.
+    pub fn answer(&self, case: &mut WitnessCase, text: String) -> Result<(), CaseError> {
+        let message = ThreadMessage { kind: MessageKind::Answer, text, files: vec![] };
         let to = self.witness_recipients(&case.record)?;
         let sealed = documents::seal(&message, &to.iter().collect::<Vec<_>>())?;
         let today = self.clock.today();
@@ -175,25 +228,66 @@ impl Cases {
                 message: sealed.clone(),
                 unread: true,
             });
-            fresh.files.extend(files.iter().cloned());
             Ok(())
         })
     }
 
-    /// The witness's answer to the reviewers.
-    pub fn answer(&self, case: &mut WitnessCase, text: String) -> Result<(), CaseError> {
-        self.add_message(case, ThreadMessage { kind: MessageKind::Answer, text, files: vec![] }, vec![])
-    }
-
-    /// Files the witness adds later, committed and recorded together; if
-    /// they cannot be recorded, they are removed again.
-    pub fn add_files(&self, case: &mut WitnessCase, files: Vec<NewFile>) -> Result<Vec<FiledFile>, CaseError> {
-        let first = case.record.files.len() + 1;
-        let committed = commit_files(&self.store, files, self.clock.today(), first)?;
-        let docs: Vec<FileDoc> = committed.docs.clone();
-        let message = ThreadMessage { kind: MessageKind::Files, text: String::new(), files: docs };
-        match self.add_message(case, message, committed.records.clone()) {
-            Ok(()) => Ok(committed.shown()),
+    /// Files the witness adds later. They are committed, then recorded in
+    /// one write with their thread item and the addition's signed proof
+    /// (numbered, like the files, from the record as stored), so a file
+    /// and its proof are kept together or not at all; if they cannot be
+    /// recorded, the files are removed again.
+    pub fn add_files(&self, case: &mut WitnessCase, files: Vec<NewFile>) -> Result<Added, CaseError> {
+        let today = self.clock.today();
+        let committed = commit_files(&self.store, files, today, 1)?;
+        let recorded = (|| {
+            let to = self.witness_recipients(&case.record)?;
+            let to: Vec<&Recipient> = to.iter().collect();
+            let key = self.store.signing_key()?;
+            // The files were sealed to this desk key as they streamed in.
+            let (desk, generation) = (case.record.desk.clone(), case.record.key_generation);
+            let mut made = None;
+            self.witness_modify(case, Event::WitnessFollowUp, |fresh| {
+                if fresh.desk != desk || fresh.key_generation != generation {
+                    return Err("the statement was moved meanwhile; please send the files again".into());
+                }
+                let docs = committed.numbered_from(fresh.files.len() + 1);
+                let sequence = fresh.additions.len() + 1;
+                let proof = SignedAddition::sign(
+                    Addition {
+                        format: ADDITION_FORMAT.into(),
+                        submission: fresh.id.clone(),
+                        received: today.to_string(),
+                        sequence,
+                        files: digests(&docs),
+                    },
+                    &key,
+                );
+                let sealed_proof =
+                    crate::crypto::seal_to(proof.to_file_text().as_bytes(), &to).map_err(|e| e.to_string())?;
+                let message = ThreadMessage { kind: MessageKind::Files, text: String::new(), files: docs };
+                let sealed_message = documents::seal(&message, &to).map_err(|e| e.to_string())?;
+                fresh.thread.push(ThreadItem {
+                    author: Author::Witness,
+                    day: today,
+                    message: sealed_message,
+                    unread: true,
+                });
+                fresh.files.extend(committed.records.iter().cloned());
+                fresh.additions.push(sealed_proof);
+                made = Some((message.files, proof));
+                Ok(())
+            })?;
+            made.ok_or_else(|| super::failed("the addition was stored but not made"))
+        })();
+        match recorded {
+            Ok((docs, proof)) => Ok(Added {
+                id: case.record.id.clone(),
+                day: today.to_string(),
+                sequence: proof.addition.sequence,
+                files: shown(&docs),
+                proof,
+            }),
             Err(e) => {
                 discard(&self.store, &committed.records);
                 Err(e)
@@ -245,8 +339,9 @@ impl Cases {
     }
 
     /// Withdrawal: every consent revoked, and everything the witness sent
-    /// or said purged (statement, identity, manifest, triage, thread,
-    /// files). The record keeps its id, day, state and consent history.
+    /// or said purged (statement, identity, manifest, the proofs of later
+    /// additions, triage, thread, files). The record keeps its id, day,
+    /// state and consent history.
     pub fn withdraw(&self, case: &mut WitnessCase) -> Result<(), CaseError> {
         let today = self.clock.today();
         let events = [
@@ -271,6 +366,7 @@ impl Cases {
             fresh.statement = None;
             fresh.identity = None;
             fresh.manifest = None;
+            fresh.additions.clear();
             fresh.triage = None;
             fresh.files.clear();
             fresh.thread.clear();

@@ -104,6 +104,7 @@ fn export_one(
         "identity": open_json(record.identity.as_ref(), key)?,
         "consent_history": consent,
         "manifest": open_json(record.manifest.as_ref(), key)?,
+        "additions": record.additions.iter().map(|a| open_json(Some(a), key)).collect::<Result<Vec<_>, _>>()?,
         "triage": open_json(record.triage.as_ref(), key)?,
         "thread": thread,
     });

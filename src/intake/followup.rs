@@ -20,7 +20,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::case::documents::Scope;
 use crate::case::receipt::{Parsed, Receipt};
-use crate::case::{CaseError, Cases, ConsentChange, WitnessCase};
+use crate::case::{Added, CaseError, Cases, ConsentChange, FiledFile, WitnessAddition, WitnessCase};
 use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::web::render;
@@ -139,6 +139,7 @@ struct CasePage {
     withdrawn: bool,
     items: Vec<ShownItem>,
     consent: Vec<ConsentQuestion>,
+    additions: Vec<WitnessAddition>,
     file_slots: Vec<usize>,
     notice: Option<String>,
 }
@@ -148,6 +149,9 @@ impl Drop for CasePage {
         self.receipt.zeroize();
         for item in &mut self.items {
             item.text.zeroize();
+        }
+        for file in self.additions.iter_mut().flat_map(|a| a.files.iter_mut()) {
+            file.name.zeroize();
         }
     }
 }
@@ -189,6 +193,7 @@ fn case_page(t: Tr, case: &WitnessCase, receipt: &Receipt, notice: Option<String
         withdrawn: case.is_withdrawn(),
         items,
         consent,
+        additions: case.additions(),
         file_slots: (0..FILE_SLOTS).collect(),
         notice,
     })
@@ -318,10 +323,79 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
     })
     .await;
     match done {
-        Ok((case, Ok(_))) => case_page(t, &case, &receipt, Some(t.t("files-added"))),
+        Ok((_, Ok(added))) => addition_page(t, &receipt, &added),
         Ok((_, Err(e))) => failed(t, e),
         Err(e) => failed(t, e),
     }
+}
+
+/// One file of an addition as its receipt page shows it.
+struct AddedRow {
+    index: usize,
+    name: String,
+    bytes: u64,
+    sha256: String,
+    /// Whether a copy without hidden information was made, or why not.
+    clean: String,
+}
+
+#[derive(Template)]
+#[template(path = "addition.html")]
+struct AdditionPage {
+    t: Tr,
+    receipt: String,
+    id: String,
+    day: String,
+    sequence: usize,
+    files: Vec<AddedRow>,
+    proof_text: String,
+}
+
+impl Drop for AdditionPage {
+    fn drop(&mut self) {
+        self.receipt.zeroize();
+        for file in &mut self.files {
+            file.name.zeroize();
+        }
+    }
+}
+
+/// What became of a file's requested copy without hidden information.
+fn clean_copy_text(t: Tr, file: &FiledFile) -> String {
+    let id = match (file.cleaned, file.clean_refused.as_deref()) {
+        (true, _) => "files-clean-made",
+        (false, None) => "files-clean-not-asked",
+        (false, Some("not_an_image")) => "files-clean-refused-not-image",
+        (false, Some("damaged_image")) => "files-clean-refused-damaged",
+        (false, Some("too_big")) => "files-clean-refused-too-big",
+        (false, Some(_)) => "files-clean-refused",
+    };
+    t.t(id)
+}
+
+/// The receipt page of files added through the receipt: each file's
+/// SHA-256 and the addition's signed proof, to keep and to download.
+fn addition_page(t: Tr, receipt: &Receipt, added: &Added) -> Response {
+    let files = added
+        .files
+        .iter()
+        .map(|f| AddedRow {
+            index: f.index,
+            name: f.name.clone(),
+            bytes: f.bytes,
+            sha256: f.sha256.clone(),
+            clean: clean_copy_text(t, f),
+        })
+        .collect();
+    render::page(&AdditionPage {
+        t,
+        receipt: receipt.digits().to_string(),
+        id: added.id.clone(),
+        day: added.day.clone(),
+        sequence: added.sequence,
+        files,
+        proof_text: added.proof.to_file_text(),
+    })
 }
 
 fn metadata_problem(values: &FormValues) -> Option<&'static str> {
@@ -432,21 +506,46 @@ pub async fn withdraw(
     .await
 }
 
+#[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct ManifestForm {
+    #[serde(default)]
+    receipt: String,
+    /// Which addition's proof (1, 2, …); empty: the original manifest.
+    #[serde(default)]
+    addition: String,
+}
+
+/// Downloads the signed evidence manifest of the statement, or with
+/// `addition=N` the signed proof of the Nth addition of files.
 pub async fn manifest(
     State(state): State<AppState>,
     WitnessLang(t): WitnessLang,
-    form: Result<Form<ReceiptForm>, FormRejection>,
+    form: Result<Form<ManifestForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else { return broken(t) };
+    let addition = match form.addition.trim() {
+        "" => None,
+        n => Some(n.parse::<usize>().ok()),
+    };
     with_case(&state, t, typed(&form.receipt), move |_, case, receipt| {
-        let Some(plain) = case.manifest() else {
-            return case_page(t, case, receipt, Some(t.t("manifest-gone")));
+        let short = &case.id()[..12];
+        let (plain, name) = match addition {
+            None => (case.manifest(), format!("testimony-manifest-{short}.json")),
+            Some(n) => (
+                n.and_then(|n| case.addition(n)),
+                format!("testimony-manifest-{short}-addition-{}.json", n.unwrap_or_default()),
+            ),
         };
-        let name = format!("attachment; filename=\"testimony-manifest-{}.json\"", &case.id()[..12]);
+        let Some(plain) = plain else {
+            let why =
+                if addition.is_none() || case.is_withdrawn() { "manifest-gone" } else { "manifest-addition-missing" };
+            return case_page(t, case, receipt, Some(t.t(why)));
+        };
+        let disposition = format!("attachment; filename=\"{name}\"");
         let mut response = plain.as_bytes().to_vec().into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Ok(v) = HeaderValue::from_str(&name) {
+        if let Ok(v) = HeaderValue::from_str(&disposition) {
             headers.insert(header::CONTENT_DISPOSITION, v);
         }
         response

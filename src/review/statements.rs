@@ -239,6 +239,8 @@ struct FileRow {
     metadata_choice: String,
     has_clean_copy: bool,
     warn_metadata: bool,
+    /// "with the statement", or which addition through the receipt and its day.
+    received_with: String,
 }
 
 struct ConsentRow {
@@ -341,17 +343,41 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         Err(response) => return response,
     };
     let record = statement.record();
-    let StatementView { statement: doc, identity, consent, files, thread, triage, members, widest_publication } = view;
+    let StatementView {
+        statement: doc,
+        identity,
+        consent,
+        files,
+        additions,
+        thread,
+        triage,
+        members,
+        widest_publication,
+    } = view;
     let mut fields = doc.as_ref().map(|d| d.fields.clone()).unwrap_or_default();
     if let Some(identity) = &identity {
         fields.extend(identity.fields.clone());
     }
     let narrative = fields.get("statement").and_then(Value::as_str).unwrap_or("").to_string();
+    let with_statement = doc.as_ref().map_or(0, |d| d.files.len());
+    let added: std::collections::HashMap<usize, String> = additions
+        .iter()
+        .flat_map(|a| {
+            let a = &a.addition;
+            a.files.iter().map(move |f| (f.index, format!("addition {} · {}", a.sequence, a.received)))
+        })
+        .collect();
     let files = files
         .into_iter()
         .map(|f| {
             let declared = f.declared_type.clone();
+            let received_with = match added.get(&f.index) {
+                Some(addition) => addition.clone(),
+                None if f.index <= with_statement => "with the statement".into(),
+                None => "added later (no signed proof)".into(),
+            };
             FileRow {
+                received_with,
                 index: f.index,
                 name: f.name,
                 warn_metadata: f.metadata_choice == "keep_original"

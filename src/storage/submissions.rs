@@ -7,7 +7,9 @@
 //!   keys, deleted outright when the witness withdraws;
 //! - `consent`: each version of the consent record, also to the witness
 //!   key so the follow-up page can show and change it;
-//! - `manifest`: the signed evidence manifest, also to the witness key.
+//! - `manifest`: the signed evidence manifest, also to the witness key;
+//! - `additions`: the signed proof of each set of files added later
+//!   through the receipt, also to the witness key.
 
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +87,11 @@ pub struct SubmissionRecord {
     /// `None` until the first triage action.
     #[serde(default)]
     pub triage: Option<Sealed>,
+    /// The signed proof of each addition of files through the receipt
+    /// (`testimony-evidence-addition-v1`), in order: the first is addition
+    /// 1. Sealed like the manifest; emptied when the witness withdraws.
+    #[serde(default)]
+    pub additions: Vec<Sealed>,
     /// The investigator who filed it (assisted intake), or `None` for the
     /// public form.
     #[serde(default)]
