@@ -67,6 +67,17 @@ pub struct IntakeLimits {
     pub min_free_disk_bytes: u64,
     /// A request that sends nothing for this long is dropped (slow clients).
     pub idle_timeout_secs: u64,
+    /// Every request body must deliver at least this many bytes per second,
+    /// averaged over `body_rate_window_secs` (1 KiB/s over a minute by
+    /// default: a stalled Tor circuit that recovers is not cut, a trickle
+    /// that holds a connection for hours is).
+    pub min_body_bytes_per_sec: u64,
+    pub body_rate_window_secs: u64,
+    /// Open connections on the public listener. When all are taken, a new
+    /// one takes the slot of the slowest (by bytes moved per second) that
+    /// is older than `slow_grace_secs`; upload slots work the same way.
+    pub max_connections: usize,
+    pub slow_grace_secs: u64,
 }
 
 impl Default for IntakeLimits {
@@ -77,6 +88,24 @@ impl Default for IntakeLimits {
             max_concurrent_uploads: 16,
             min_free_disk_bytes: 1 << 30,
             idle_timeout_secs: 60,
+            min_body_bytes_per_sec: 1024,
+            body_rate_window_secs: 60,
+            max_connections: 1024,
+            slow_grace_secs: 10,
+        }
+    }
+}
+
+impl IntakeLimits {
+    /// The public listener's connection limits.
+    pub fn connections(&self) -> crate::web::connections::ConnectionLimits {
+        crate::web::connections::ConnectionLimits {
+            max_connections: self.max_connections,
+            grace: std::time::Duration::from_secs(self.slow_grace_secs),
+            min_rate: crate::web::min_rate::MinRate::new(
+                self.min_body_bytes_per_sec,
+                std::time::Duration::from_secs(self.body_rate_window_secs),
+            ),
         }
     }
 }
@@ -150,8 +179,13 @@ impl ServeConfig {
             }
         }
         let intake = file.intake.unwrap_or_default();
-        if intake.max_files == 0 || intake.max_concurrent_uploads == 0 || intake.idle_timeout_secs == 0 {
-            return Err("[intake] max_files, max_concurrent_uploads and idle_timeout_secs must be at least 1".into());
+        if intake.max_files == 0
+            || intake.max_concurrent_uploads == 0
+            || intake.idle_timeout_secs == 0
+            || intake.body_rate_window_secs == 0
+            || intake.max_connections == 0
+        {
+            return Err("[intake] max_files, max_concurrent_uploads, idle_timeout_secs, body_rate_window_secs and max_connections must be at least 1".into());
         }
         let sessions = file.sessions.unwrap_or_default();
         if sessions.idle_minutes == 0

@@ -70,8 +70,13 @@ pub async fn run(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let public = connections::serve(listeners.public, crate::intake::router(state.clone()), stop_rx.clone());
-    let review = connections::serve(listeners.review, crate::review::router(state.clone()), stop_rx);
+    let public_limits = state.intake.limits.connections();
+    let public =
+        connections::serve(listeners.public, crate::intake::router(state.clone()), public_limits, stop_rx.clone());
+    // Reviewers come through their own onion or proxy: the same body rate,
+    // the default number of connections.
+    let review_limits = connections::ConnectionLimits { min_rate: public_limits.min_rate, ..Default::default() };
+    let review = connections::serve(listeners.review, crate::review::router(state.clone()), review_limits, stop_rx);
     tokio::join!(public, review);
     let _ = checkpoints.await;
     let _ = sweeper.await;

@@ -107,7 +107,14 @@ fn broken(t: Tr) -> Response {
     message_page(t, StatusCode::BAD_REQUEST, "broken-title", t.t("broken-text"), "/followup")
 }
 
-fn failed(t: Tr, e: impl std::fmt::Display) -> Response {
+fn failed(t: Tr, e: impl std::fmt::Display + 'static) -> Response {
+    // A full disk is the witness's to know about (come back later), not a
+    // fault of ours to log.
+    if let Some(crate::case::CaseError::DiskFull) = (&e as &dyn std::any::Any).downcast_ref::<crate::case::CaseError>()
+    {
+        let limits = crate::config::IntakeLimits::default();
+        return super::submit::refusal_page(t, super::submit::Refusal::DiskLow, &limits);
+    }
     tracing::error!(error = %e, "a follow-up action failed");
     message_page(t, StatusCode::INTERNAL_SERVER_ERROR, "failed-title", t.t("failed-text"), "/followup")
 }
@@ -306,7 +313,7 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
         Ok(r) => r,
         Err(e) => return failed(t, e),
     };
-    let received = match submit::receive(&state, multipart, &recipients).await {
+    let received = match submit::receive(&state, multipart, &recipients, &_permit).await {
         Ok(received) => received,
         Err(refusal) => return submit::refusal_page(t, refusal, &limits),
     };

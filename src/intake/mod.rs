@@ -16,6 +16,7 @@
 pub mod clean;
 pub mod followup;
 pub mod form;
+pub mod part_heads;
 pub mod schema;
 pub mod submit;
 pub mod upload;
@@ -32,7 +33,6 @@ use axum::http::request::Parts;
 use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
-use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::IntakeLimits;
@@ -53,7 +53,8 @@ const FORM_BODY_LIMIT: usize = 128 * 1024;
 pub struct IntakeState {
     pub limits: IntakeLimits,
     /// One permit per submission being received.
-    pub upload_slots: Arc<Semaphore>,
+    /// Uploads in progress; when all are taken the slowest gives way.
+    pub upload_slots: Arc<crate::web::slots::Slots>,
     /// Failed receipt attempts, all receipts together.
     pub receipt_failures: Throttle,
     /// Attempts per receipt (keyed by its lookup hash).
@@ -63,7 +64,10 @@ pub struct IntakeState {
 impl IntakeState {
     pub fn new(limits: IntakeLimits, clock: Arc<dyn Clock>) -> IntakeState {
         IntakeState {
-            upload_slots: Arc::new(Semaphore::new(limits.max_concurrent_uploads)),
+            upload_slots: crate::web::slots::Slots::new(
+                limits.max_concurrent_uploads,
+                std::time::Duration::from_secs(limits.slow_grace_secs),
+            ),
             limits,
             // A burst of 20 failed receipts, then one every 15 s (four a minute).
             receipt_failures: Throttle::new(20, Duration::from_secs(15), clock.clone()),

@@ -20,6 +20,7 @@ use crate::crypto::Recipient;
 use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::web::render;
+use crate::web::slots::Slot;
 
 use super::form::{self, FormValues, Problems};
 use super::schema::{self, FILE_SLOTS, PARTS, Part};
@@ -121,11 +122,29 @@ pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::Inta
         Refusal::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "failed-title", t.t("failed-text")),
     };
     let mut response = message_page(t, status, title, message, "/submit");
-    if matches!(status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST | StatusCode::REQUEST_TIMEOUT) {
+    if matches!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::BAD_REQUEST
+            | StatusCode::REQUEST_TIMEOUT
+            | StatusCode::SERVICE_UNAVAILABLE
+    ) {
         // The rest of the body is not read: tell the client to stop sending.
         response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
     }
     response
+}
+
+/// A body that could not be read: too slow, or broken.
+fn body_refusal(e: &axum::extract::multipart::MultipartError) -> Refusal {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(error) = cause {
+        if error.to_string().contains(crate::web::min_rate::TOO_SLOW) {
+            return Refusal::Slow;
+        }
+        cause = error.source();
+    }
+    Refusal::Broken
 }
 
 /// How many bytes of a request pass between two checks of the free space.
@@ -139,9 +158,10 @@ pub(crate) struct Received {
     pub file_names: Vec<String>,
 }
 
-/// Checks that a new upload may start: a free slot and enough disk.
-pub(crate) fn admit(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
-    let permit = state.intake.upload_slots.clone().try_acquire_owned().map_err(|_| Refusal::Busy)?;
+/// Checks that a new upload may start: a slot (free, or taken from the
+/// slowest upload) and enough disk.
+pub(crate) fn admit(state: &AppState) -> Result<Slot, Refusal> {
+    let permit = state.intake.upload_slots.claim().ok_or(Refusal::Busy)?;
     let free = state.store.free_space().map_err(|_| Refusal::Failed)?;
     if free < state.intake.limits.min_free_disk_bytes {
         return Err(Refusal::DiskLow);
@@ -159,8 +179,24 @@ pub(crate) async fn open_multipart(state: &AppState, request: Request) -> Result
     {
         return Err(Refusal::TooLarge);
     }
+    // The parser holds a part's headers whole: they get a hard limit here.
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::part_heads::boundary_of)
+        .ok_or(Refusal::Broken)?;
+    let request = request.map(|body| super::part_heads::guard(body, &boundary));
     Multipart::from_request(request, &()).await.map_err(|_| Refusal::Broken)
 }
+
+/// The most parts one request may have (the form sends a few hundred).
+pub const MAX_PARTS: usize = 1000;
+
+/// A text field may run this far past what its longest legal value takes
+/// (the excess is read and dropped, and the value flagged as too long);
+/// beyond, the request is refused. No browser sends more.
+pub const TEXT_FIELD_SLACK: usize = 1 << 20;
 
 /// Reads a multipart body as a stream: text fields into `values` (bounded),
 /// files through [`FileSink`] (bounded in count and total size).
@@ -168,8 +204,9 @@ pub(crate) async fn receive(
     state: &AppState,
     multipart: Multipart,
     recipients: &[Recipient],
+    slot: &Slot,
 ) -> Result<Received, Refusal> {
-    receive_fields(state, multipart, recipients, schema::find).await
+    receive_fields(state, multipart, recipients, schema::find, slot).await
 }
 
 /// As [`receive`], with the field lookup given: the public form's fields,
@@ -179,6 +216,7 @@ pub(crate) async fn receive_fields(
     mut multipart: Multipart,
     recipients: &[Recipient],
     find: fn(&str) -> Option<&'static schema::Field>,
+    upload: &Slot,
 ) -> Result<Received, Refusal> {
     let limits = &state.intake.limits;
     let idle = Duration::from_secs(limits.idle_timeout_secs);
@@ -186,12 +224,18 @@ pub(crate) async fn receive_fields(
     let mut received = Received { values: FormValues::default(), uploads: Vec::new(), file_names: Vec::new() };
     let mut slot = 0usize;
 
+    // Each read: cut when idle too long, when the body falls below the
+    // minimum rate (see `web::min_rate`), or when this upload's slot was
+    // given to a newcomer because this was the slowest.
     macro_rules! within {
         ($future:expr) => {
-            match tokio::time::timeout(idle, $future).await {
-                Err(_) => return Err(Refusal::Slow),
-                Ok(Err(_)) => return Err(Refusal::Broken),
-                Ok(Ok(value)) => value,
+            tokio::select! {
+                _ = upload.evicted.notified() => return Err(Refusal::Busy),
+                read = tokio::time::timeout(idle, $future) => match read {
+                    Err(_) => return Err(Refusal::Slow),
+                    Ok(Err(e)) => return Err(body_refusal(&e)),
+                    Ok(Ok(value)) => value,
+                },
             }
         };
     }
@@ -204,6 +248,7 @@ pub(crate) async fn receive_fields(
     let store = state.store.clone();
     let mut count = move |n: usize, total: &mut u64| -> Result<(), Refusal> {
         *total += n as u64;
+        upload.moved(n as u64);
         if *total > limits.max_submission_bytes {
             return Err(Refusal::TooLarge);
         }
@@ -223,7 +268,12 @@ pub(crate) async fn receive_fields(
         Refusal::Failed
     };
 
+    let mut parts = 0usize;
     while let Some(mut field) = within!(multipart.next_field()) {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(Refusal::Broken);
+        }
         let name = field.name().unwrap_or("").to_string();
         if name == "attachment" {
             let this_slot = slot;
@@ -263,8 +313,13 @@ pub(crate) async fn receive_fields(
             let cap = find(&name).map(|f| f.max_chars() * 4 + 8).unwrap_or(256);
             let keep = find(&name).is_some() || name == schema::ATTACHMENT_METADATA;
             let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            let mut sent = 0usize;
             while let Some(chunk) = within!(field.chunk()) {
                 count(chunk.len(), &mut total)?;
+                sent += chunk.len();
+                if sent > cap + TEXT_FIELD_SLACK {
+                    return Err(Refusal::Broken);
+                }
                 let room = cap.saturating_sub(bytes.len());
                 bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
@@ -302,7 +357,7 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
         Ok(multipart) => multipart,
         Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
     };
-    let received = match receive(&state, multipart, &target.recipients()).await {
+    let received = match receive(&state, multipart, &target.recipients(), &_permit).await {
         Ok(received) => received,
         Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
     };

@@ -61,10 +61,11 @@ pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, 
         Ok(target) => target,
         Err(e) => return super::case_error_page(e),
     };
-    let received = match submit::receive_fields(&state, multipart, &target.recipients(), schema::find_any).await {
-        Ok(r) => r,
-        Err(refusal) => return submit::refusal_page(t, refusal, &limits),
-    };
+    let received =
+        match submit::receive_fields(&state, multipart, &target.recipients(), schema::find_any, &_permit).await {
+            Ok(r) => r,
+            Err(refusal) => return submit::refusal_page(t, refusal, &limits),
+        };
     let problems = form::validate(&received.values, received.uploads.len());
     if !problems.is_empty() {
         let target = FormTarget { action: ACTION.into(), csrf: Some(&session.csrf), assisted: true };

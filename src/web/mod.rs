@@ -4,7 +4,9 @@
 pub mod assets;
 pub mod connections;
 pub mod headers;
+pub mod min_rate;
 pub mod render;
+pub mod slots;
 pub mod throttle;
 
 use axum::Router;
