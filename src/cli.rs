@@ -23,6 +23,7 @@ pub enum Command {
     #[command(subcommand)]
     User(UserCommand),
     /// Run the public and the review listener.
+    #[command(after_help = crate::config::FILE_HELP)]
     Serve(ServeArgs),
     /// A throwaway server on 127.0.0.1 with a demo admin: the first look.
     Demo(DemoArgs),
@@ -96,7 +97,7 @@ pub struct UserAddArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML file with any of: data, listen, review_listen, allow_non_loopback.
+    /// A TOML file with any of the keys listed below; flags win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[arg(long, value_name = "DIR")]

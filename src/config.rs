@@ -8,6 +8,35 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// Every key of the config file, for `serve --help` (a test checks that
+/// each field of the structs below is listed here).
+pub const FILE_HELP: &str = "\
+Config file keys (TOML; every key optional; unknown keys are refused):
+  data = \"/var/lib/testimony\"         the data directory
+  listen = \"127.0.0.1:8080\"           the public (witness) listener
+  review_listen = \"127.0.0.1:8081\"    the review listener
+  allow_non_loopback = false          allow addresses other than loopback
+
+  [intake]                            the public listener's limits
+  max_submission_bytes = 1073741824   all files and fields of one submission
+  max_files = 20                      files in one submission
+  max_concurrent_uploads = 16         uploads at once; when all are taken,
+                                      a new one takes the slowest's slot
+  min_free_disk_bytes = 1073741824    below this free space new submissions
+                                      are turned away (reviewers keep working)
+  idle_timeout_secs = 60              a body that sends nothing this long is cut
+  min_body_bytes_per_sec = 1024       every body must keep this rate, averaged
+  body_rate_window_secs = 60            over this window (408 otherwise)
+  max_connections = 1024              open connections; when all are taken, a
+                                      new one takes the slowest's slot
+  slow_grace_secs = 10                a connection or upload is not judged
+                                      slow before it is this old
+
+  [sessions]                          reviewer sessions
+  idle_minutes = 15                   signed out after this long idle
+  absolute_hours = 12                 signed out this long after signing in
+";
+
 /// The TOML file, as written by an operator. Every field is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,7 +57,7 @@ pub struct ConfigFile {
 }
 
 /// How long a reviewer's session lasts.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSettings {
     /// Signed out after this long without a request.
@@ -53,7 +82,7 @@ impl SessionSettings {
 }
 
 /// Limits that protect the intake from floods and the disk from filling.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeLimits {
     /// All files and fields of one submission together, in bytes.
@@ -203,6 +232,33 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serve_help_lists_every_key_of_the_file_with_its_default() {
+        let sections = [
+            ("intake", serde_json::to_value(IntakeLimits::default()).unwrap()),
+            ("sessions", serde_json::to_value(SessionSettings::default()).unwrap()),
+        ];
+        for (section, defaults) in sections {
+            assert!(FILE_HELP.contains(&format!("[{section}]")));
+            for (key, value) in defaults.as_object().unwrap() {
+                let line = format!("  {key} = {value}");
+                assert!(FILE_HELP.contains(&line), "serve --help lacks `{line}`");
+            }
+        }
+        for key in ["data", "listen", "review_listen", "allow_non_loopback"] {
+            assert!(FILE_HELP.contains(&format!("  {key} = ")), "serve --help lacks {key}");
+        }
+        // And the listed example parses as a config file.
+        let example: String = FILE_HELP
+            .lines()
+            .skip(1)
+            .map(|l| l.split("  ").filter(|p| !p.trim().is_empty()).next().unwrap_or("").trim())
+            .filter(|l| l.contains('=') || l.starts_with('['))
+            .collect::<Vec<_>>()
+            .join("\n");
+        load_str(&example).unwrap();
+    }
 
     fn load_str(text: &str) -> Result<ConfigFile, String> {
         let dir = tempfile::tempdir().unwrap();

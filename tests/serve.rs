@@ -133,3 +133,32 @@ async fn demo_prints_credentials_serves_and_cleans_up() {
     assert!(status.success());
     assert!(!scratch.exists(), "the demo's throwaway directory must be removed on exit");
 }
+
+#[test]
+fn serve_help_lists_every_config_section_and_key() {
+    let out = run(&["serve", "--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    for key in [
+        "[intake]",
+        "[sessions]",
+        "max_submission_bytes",
+        "min_body_bytes_per_sec",
+        "max_connections",
+        "slow_grace_secs",
+        "idle_minutes",
+        "absolute_hours",
+        "allow_non_loopback",
+    ] {
+        assert!(help.contains(key), "serve --help lacks {key}");
+    }
+}
+
+#[test]
+fn the_shipped_example_config_is_accepted_whole() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/testimony.toml");
+    let parsed = testimony::config::ConfigFile::load(std::path::Path::new(example)).expect("the example parses");
+    let intake = parsed.intake.expect("it sets [intake]");
+    assert_eq!(intake.min_body_bytes_per_sec, testimony::config::IntakeLimits::default().min_body_bytes_per_sec);
+    assert!(parsed.sessions.is_some());
+}
