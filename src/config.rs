@@ -253,7 +253,7 @@ mod tests {
         let example: String = FILE_HELP
             .lines()
             .skip(1)
-            .map(|l| l.split("  ").filter(|p| !p.trim().is_empty()).next().unwrap_or("").trim())
+            .map(|l| l.split("  ").find(|p| !p.trim().is_empty()).unwrap_or("").trim())
             .filter(|l| l.contains('=') || l.starts_with('['))
             .collect::<Vec<_>>()
             .join("\n");
