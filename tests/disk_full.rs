@@ -74,3 +74,24 @@ async fn after_the_disk_fills_and_space_is_freed_everything_works_again_without_
     assert_eq!(server.state.store.submissions().count(), 2, "nothing acknowledged was lost, nothing refused was kept");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_that_cannot_be_recorded_is_never_audited_as_succeeded() {
+    let Some(disk) = SmallDisk::mount(64) else { return };
+    let site = Site::in_dir(disk.path());
+    let secret = secret_of(&site.init_stdout);
+    let clock = Arc::new(ManualClock::at(Timestamp(T0)));
+    let server = InProcess::start(&site, clock.clone(), IntakeLimits::default()).await;
+    // Between the audit log's floor (8 MiB) and the records' (16 MiB): the
+    // log could take the entry, the account record cannot be written.
+    let filler = disk.fill_leaving(12 << 20);
+    let log = site.data.join("audit").join("log");
+    let before = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(sign_in(&server, &secret, &clock).await, 503);
+    let after = std::fs::read_to_string(&log).unwrap();
+    assert!(!after[before.len()..].contains("sign_in_succeeded"), "{}", &after[before.len()..]);
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(sign_in(&server, &secret, &clock).await, 303);
+    assert!(std::fs::read_to_string(&log).unwrap().contains("sign_in_succeeded"));
+    server.stop().await;
+}

@@ -477,6 +477,16 @@ impl SmallDisk {
         let _ = file.sync_all();
         path
     }
+
+    /// Fills the disk, then frees `bytes` of it again.
+    pub fn fill_leaving(&self, bytes: u64) -> PathBuf {
+        let path = self.fill();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        file.set_len(len.saturating_sub(bytes)).unwrap();
+        file.sync_all().unwrap();
+        path
+    }
 }
 
 impl Drop for SmallDisk {
