@@ -36,7 +36,13 @@ g-file = File { $n }
 f-attachment = File
 f-attachment_metadata = What to do with this file's hidden information
 v-metadata-keep_original = Keep the original exactly as it is
-v-metadata-make_clean_copy = Also make a copy without place and time information
+v-metadata-make_clean_copy = Also make a copy without hidden details (recommended for photos)
+h-metadata-make_clean_copy = For photos (JPEG and PNG) we make a copy that keeps only the picture: the place, the time, the camera and other hidden details are left out. The original is kept unchanged as evidence. For other kinds of file no copy can be made; the next page says so.
+f-attachments = Files (you can choose several at once)
+files-help-multiple = Photos, release papers, medical records, recordings, screenshots: choose them all at once.
+files-tor-time = Sending takes time over Tor: about a minute for 5 MB, about two hours for 1 GB. Press Send once, and keep this page open until the next page appears.
+files-next-page = You can add photos, documents and recordings on the next page, right after your statement is received. They are sent only once your statement is safe with us, so you never have to choose them twice.
+f-files_next = I have files to send (instead of writing, or as well): I will add them on the next page
 choose-none = (not answered)
 submit-button = Send my statement
 submit-after = After sending, you will see your receipt. Keep it somewhere safe.
@@ -77,9 +83,10 @@ g-acts-disappearance = Disappearance and death
 g-acts-transplant = Transplants (medical staff and recipients)
 g-medical-context = About the medical examinations
 g-transplant = About the transplant
-g-consent-sharing = Sharing
-g-consent-identity = Your name
-g-consent-contact = Contacting you
+g-consent-sharing = More: who may see your statement (optional; unanswered means we do not share it)
+g-consent-identity = More: your name and speaking publicly (optional; unanswered means you stay anonymous)
+g-consent-contact = More: contacting you again (optional; unanswered means we do not contact you)
+g-how-more = More: for whom you write, and your languages (optional)
 
 f-role = How do you know about what happened?
 v-role-detained_self = I was detained myself
@@ -251,6 +258,14 @@ h-named_individuals = Only reviewers see these names. They are never published w
 f-statement = What happened, in your own words
 h-statement = Write as much or as little as you want, in any language.
 f-prefer_person = I would rather tell this to a person (we will reply through your receipt)
+act-details = Add details
+notice-kept-typed = Everything you typed is still here.
+title-problem = { $n ->
+    [one] There is a problem
+   *[other] There are { $n } problems
+}
+briefing-short = A documentation organization runs this service; only its small team of reviewers can read what you send, and it is encrypted the moment it arrives. Only three things are needed: how you know, something about what happened, and your consent. You may skip everything else.
+briefing-more = What we can and cannot protect
 
 f-links = Links (one per line)
 h-links = For example links to hospital adverts or news reports.
@@ -314,11 +329,11 @@ e-too-long = This is too long: please shorten it to { $max } characters or fewer
 e-invalid-choice = This answer was not one of the choices. Please choose again.
 e-role-required = Please tick at least one way you know about what happened.
 e-consent-required = We can only keep your statement if you agree to it being stored and read by our reviewers.
-e-substantive-required = Please tell us something about what happened: write a statement, tick what happened, send a file, or tick that you would rather tell a person.
+e-substantive-required = Please tell us something about what happened: write a statement, tick what happened, tick that you will send files on the next page, or tick that you would rather tell a person.
 e-edtf = Please write the date like the examples, or use the box below for your own words.
 
 toolarge-title = Too much to send at once
-toolarge-text = Your statement and files together are more than { $max } MB. Nothing was kept. Please send fewer or smaller files, and add the rest later with your receipt.
+toolarge-text = Your statement and files together are more than { $max }. Nothing was kept. Please send fewer or smaller files, and add the rest later with your receipt.
 toomanyfiles-text = You can send up to { $max } files at once. Nothing was kept. Please send fewer files, and add the rest later with your receipt.
 busy-title = Please try again soon
 busy-text = Many people are sending statements right now. Nothing was kept. Please try again in a few minutes.
@@ -338,7 +353,17 @@ receipt-shown-once = We cannot show it to you again, and we cannot recover it fo
 manifest-title = Proof of what you sent
 manifest-explain = This list is signed by our server. The fingerprints (SHA-256) prove which files you sent; anyone can check them later.
 manifest-item = Item
-manifest-bytes = Bytes
+manifest-bytes = Size
+size-bytes = { $n ->
+    [one] { $n } byte
+   *[other] { $n } bytes
+}
+size-kb = { $n } KB
+size-mb = { $n } MB
+size-gb = { $n } GB
+receipt-add-files-title = Add files now
+receipt-add-files-intro = If you have photos, documents or recordings, send them here. Your receipt is filled in for you.
+receipt-clean-copy = Copy without hidden details
 manifest-statement = Your statement
 manifest-day = Received on
 manifest-id = Reference
@@ -354,7 +379,10 @@ followup-open = Open
 receipt-mistyped = This receipt has a typing mistake. Please check each group of four digits.
 receipt-unknown = We could not open a statement with this receipt. Please check it and try again.
 throttled-title = Please wait before trying again
-throttled-text = There have been too many attempts. Please try again in { $minutes } minutes.
+throttled-text = { $minutes ->
+    [one] There have been too many attempts. Please try again in one minute.
+   *[other] There have been too many attempts. Please try again in { $minutes } minutes.
+}
 followup-received = Received on
 followup-state = Where your statement stands
 followup-no-statement = For your safety, your statement itself is never shown here.

@@ -153,7 +153,14 @@ impl Tr {
     /// The message `id` with one numeric or text argument.
     pub fn t1(&self, id: &str, name: &str, value: impl ToString) -> String {
         let mut args = FluentArgs::new();
-        args.set(name, FluentValue::from(value.to_string()));
+        let text = value.to_string();
+        // Whole numbers go in as numbers, so Fluent's plural categories
+        // ("1 minute", "5 minutes") select on them; anything else as text.
+        let value = match text.parse::<i64>() {
+            Ok(n) => FluentValue::from(n),
+            Err(_) => FluentValue::from(text),
+        };
+        args.set(name, value);
         self.format(id, Some(&args))
     }
 

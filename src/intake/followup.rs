@@ -26,7 +26,7 @@ use crate::state::AppState;
 use crate::web::render;
 
 use super::form::FormValues;
-use super::schema::{self, FILE_SLOTS};
+use super::schema;
 use super::submit;
 use super::{WitnessLang, message_page};
 
@@ -67,7 +67,7 @@ fn authenticate(state: &AppState, typed: &str) -> Result<Access, CaseError> {
 }
 
 /// The answer to anything but an opened case.
-fn refused(t: Tr, access: &Access) -> Response {
+fn refused(t: Tr, access: &Access, typed: &str) -> Response {
     match access {
         Access::Throttled(seconds) => {
             let minutes = seconds.div_ceil(60).max(1);
@@ -83,8 +83,9 @@ fn refused(t: Tr, access: &Access) -> Response {
             }
             r
         }
-        Access::Mistyped => form_with(t, StatusCode::UNPROCESSABLE_ENTITY, Some(t.t("receipt-mistyped"))),
-        _ => form_with(t, StatusCode::NOT_FOUND, Some(t.t("receipt-unknown"))),
+        // What was typed stays in the field, so one group can be corrected.
+        Access::Mistyped => form_with(t, StatusCode::UNPROCESSABLE_ENTITY, Some(t.t("receipt-mistyped")), typed),
+        _ => form_with(t, StatusCode::NOT_FOUND, Some(t.t("receipt-unknown")), typed),
     }
 }
 
@@ -93,14 +94,24 @@ fn refused(t: Tr, access: &Access) -> Response {
 struct FollowupForm {
     t: Tr,
     problem: Option<String>,
+    /// The receipt as typed, shown again after a mistake (at most 64
+    /// characters; wiped when the page is dropped).
+    typed: String,
 }
 
-fn form_with(t: Tr, status: StatusCode, problem: Option<String>) -> Response {
-    render::page_with_status(status, &FollowupForm { t, problem })
+impl Drop for FollowupForm {
+    fn drop(&mut self) {
+        self.typed.zeroize();
+    }
+}
+
+fn form_with(t: Tr, status: StatusCode, problem: Option<String>, typed: &str) -> Response {
+    let typed: String = typed.chars().take(64).collect();
+    render::page_with_status(status, &FollowupForm { t, problem, typed })
 }
 
 pub async fn form(WitnessLang(t): WitnessLang) -> Response {
-    form_with(t, StatusCode::OK, None)
+    form_with(t, StatusCode::OK, None, "")
 }
 
 fn broken(t: Tr) -> Response {
@@ -147,7 +158,6 @@ struct CasePage {
     items: Vec<ShownItem>,
     consent: Vec<ConsentQuestion>,
     additions: Vec<WitnessAddition>,
-    file_slots: Vec<usize>,
     notice: Option<String>,
 }
 
@@ -201,7 +211,6 @@ fn case_page(t: Tr, case: &WitnessCase, receipt: &Receipt, notice: Option<String
         items,
         consent,
         additions: case.additions(),
-        file_slots: (0..FILE_SLOTS).collect(),
         notice,
     })
 }
@@ -217,7 +226,7 @@ async fn with_case(
     let state = state.clone();
     let done = tokio::task::spawn_blocking(move || match authenticate(&state, &typed) {
         Ok(Access::Open { mut case, receipt }) => action(&state.cases, &mut case, &receipt),
-        Ok(other) => refused(t, &other),
+        Ok(other) => refused(t, &other, &typed),
         Err(e) => failed(t, e),
     })
     .await;
@@ -298,11 +307,12 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
     };
     let opened = {
         let state = state.clone();
+        let typed = typed.clone();
         tokio::task::spawn_blocking(move || authenticate(&state, &typed)).await
     };
     let (mut case, receipt) = match opened {
         Ok(Ok(Access::Open { case, receipt })) => (case, receipt),
-        Ok(Ok(other)) => return refused(t, &other),
+        Ok(Ok(other)) => return refused(t, &other, &typed),
         Ok(Err(e)) => return failed(t, e),
         Err(e) => return failed(t, e),
     };
@@ -313,9 +323,9 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
         Ok(r) => r,
         Err(e) => return failed(t, e),
     };
-    let received = match submit::receive(&state, multipart, &recipients, &_permit).await {
+    let received = match submit::receive(&state, multipart, &recipients, &_permit, false).await {
         Ok(received) => received,
-        Err(refusal) => return submit::refusal_page(t, refusal, &limits),
+        Err(cut) => return submit::refusal_page(t, cut.refusal, &limits),
     };
     if received.uploads.is_empty() {
         return case_page(t, &case, &receipt, Some(t.t("files-none")));
@@ -351,7 +361,6 @@ struct AddedRow {
 struct AdditionPage {
     t: Tr,
     receipt: String,
-    id: String,
     day: String,
     sequence: usize,
     files: Vec<AddedRow>,
@@ -368,7 +377,7 @@ impl Drop for AdditionPage {
 }
 
 /// What became of a file's requested copy without hidden information.
-fn clean_copy_text(t: Tr, file: &FiledFile) -> String {
+pub(crate) fn clean_copy_text(t: Tr, file: &FiledFile) -> String {
     let id = match (file.cleaned, file.clean_refused.as_deref()) {
         (true, _) => "files-clean-made",
         (false, None) => "files-clean-not-asked",
@@ -397,7 +406,6 @@ fn addition_page(t: Tr, receipt: &Receipt, added: &Added) -> Response {
     render::page(&AdditionPage {
         t,
         receipt: receipt.digits().to_string(),
-        id: added.id.clone(),
         day: added.day.clone(),
         sequence: added.sequence,
         files,

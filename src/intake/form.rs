@@ -63,9 +63,18 @@ impl FormValues {
         self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Nothing was typed or chosen (a hidden `lang` field does not count).
+    pub fn is_empty(&self) -> bool {
+        self.values.keys().all(|k| k == "lang")
+    }
+
     /// The metadata choice for file slot `i` (0-based), default: keep.
+    /// The choice for the file in `slot`: its own, or, when one choice was
+    /// given for several files (one input that takes many), the last one
+    /// given; without any, the original is kept untouched.
     pub fn metadata_choice(&self, slot: usize) -> &str {
-        self.all(schema::ATTACHMENT_METADATA).get(slot).map(String::as_str).unwrap_or("keep_original")
+        let choices = self.all(schema::ATTACHMENT_METADATA);
+        choices.get(slot).or(choices.last()).map(String::as_str).unwrap_or("keep_original")
     }
 
     fn non_blank(&self, name: &str) -> bool {
@@ -134,7 +143,11 @@ pub fn validate(values: &FormValues, files_sent: usize) -> Problems {
         problems.add("consent_store", "e-consent-required", 0);
     }
     let any_act = schema::act_codes().any(|code| values.has(&format!("act_{code}"), "yes"));
-    let substantive = values.non_blank("statement") || any_act || files_sent > 0 || values.has("prefer_person", "yes");
+    let substantive = values.non_blank("statement")
+        || any_act
+        || files_sent > 0
+        || values.has("prefer_person", "yes")
+        || values.has("files_next", "yes");
     if !substantive {
         problems.add("statement", "e-substantive-required", 0);
     }

@@ -181,7 +181,6 @@ pub static ACT_GROUPS: &[(&str, &[&str])] = &[
 /// How many slots the repeatable groups have (no JavaScript: fixed slots).
 pub const PLACE_SLOTS: usize = 5;
 pub const PERSON_SLOTS: usize = 3;
-pub const FILE_SLOTS: usize = 5;
 
 /// Limits, in characters.
 pub const SHORT: usize = 300;
@@ -232,6 +231,9 @@ pub struct Group {
     pub heading: String,
     pub slot: Option<usize>,
     pub fields: Vec<Field>,
+    /// Optional questions drawn closed (a `<details>` under the heading)
+    /// inside an open part, so the part shows only what is needed first.
+    pub more: bool,
 }
 
 #[derive(Debug)]
@@ -249,7 +251,12 @@ fn slotted(prefix: &str, slot: usize, rest: &str, kind: Kind) -> Field {
 }
 
 fn group(heading: &str, fields: Vec<Field>) -> Group {
-    Group { heading: heading.into(), slot: None, fields }
+    Group { heading: heading.into(), slot: None, fields, more: false }
+}
+
+/// A group of optional questions, drawn closed under its heading.
+fn more(heading: &str, fields: Vec<Field>) -> Group {
+    Group { more: true, ..group(heading, fields) }
 }
 
 fn act_fields(code: &str) -> Vec<Field> {
@@ -279,16 +286,20 @@ fn act_fields(code: &str) -> Vec<Field> {
 fn build() -> Vec<Part> {
     let mut parts = vec![Part {
         id: "how",
-        groups: vec![group(
-            "",
-            vec![
-                field("role", Kind::Multi { vocab: &ROLES }),
-                field("role_other", Kind::Text { max: SHORT }),
-                field("on_behalf", Kind::Choice { vocab: &ON_BEHALF, menu: false }),
-                field("statement_language", Kind::Text { max: 100 }),
-                field("interview_languages", Kind::Text { max: SHORT }),
-            ],
-        )],
+        groups: vec![
+            group(
+                "",
+                vec![field("role", Kind::Multi { vocab: &ROLES }), field("role_other", Kind::Text { max: SHORT })],
+            ),
+            more(
+                "g-how-more",
+                vec![
+                    field("on_behalf", Kind::Choice { vocab: &ON_BEHALF, menu: false }),
+                    field("statement_language", Kind::Text { max: 100 }),
+                    field("interview_languages", Kind::Text { max: SHORT }),
+                ],
+            ),
+        ],
     }];
 
     parts.push(Part {
@@ -307,6 +318,7 @@ fn build() -> Vec<Part> {
         groups: (1..=PLACE_SLOTS)
             .map(|i| Group {
                 heading: "g-place".into(),
+                more: false,
                 slot: Some(i),
                 fields: vec![
                     slotted("place", i, "region", Kind::Choice { vocab: &REGIONS, menu: true }),
@@ -332,6 +344,7 @@ fn build() -> Vec<Part> {
         .iter()
         .map(|(group_id, codes)| Group {
             heading: format!("g-acts-{group_id}"),
+            more: false,
             slot: None,
             fields: codes.iter().flat_map(|code| act_fields(code)).collect(),
         })
@@ -357,6 +370,7 @@ fn build() -> Vec<Part> {
         groups: (1..=PERSON_SLOTS)
             .map(|i| Group {
                 heading: "g-person".into(),
+                more: false,
                 slot: Some(i),
                 fields: vec![
                     slotted("person", i, "name_latin", Kind::Text { max: SHORT }),
@@ -387,7 +401,13 @@ fn build() -> Vec<Part> {
         id: "statement",
         groups: vec![group(
             "",
-            vec![field("statement", Kind::Area { max: NARRATIVE }), field("prefer_person", Kind::Check)],
+            vec![
+                field("statement", Kind::Area { max: NARRATIVE }),
+                field("prefer_person", Kind::Check),
+                // Files come on the next page, under the receipt: a witness
+                // with only files says so here.
+                field("files_next", Kind::Check),
+            ],
         )],
     });
 
@@ -399,7 +419,7 @@ fn build() -> Vec<Part> {
         id: "consent",
         groups: vec![
             group("", vec![field("consent_store", Kind::Check)]),
-            group(
+            more(
                 "g-consent-sharing",
                 vec![
                     field("consent_partners", Kind::Choice { vocab: &PARTNER_LEVEL, menu: false }),
@@ -408,7 +428,7 @@ fn build() -> Vec<Part> {
                     field("consent_public", Kind::Choice { vocab: &PUBLIC_USE, menu: false }),
                 ],
             ),
-            group(
+            more(
                 "g-consent-identity",
                 vec![
                     field("testify_publicly", Kind::Choice { vocab: &TESTIFY, menu: false }),
@@ -416,7 +436,7 @@ fn build() -> Vec<Part> {
                     field("never_publish", Kind::Area { max: MEDIUM }),
                 ],
             ),
-            group(
+            more(
                 "g-consent-contact",
                 vec![
                     field("contact_again", Kind::Choice { vocab: &YES_NO, menu: false }),
@@ -446,8 +466,18 @@ fn build() -> Vec<Part> {
             ],
         )],
     });
+    // What is needed comes first (how you know, the witness's own words,
+    // consent), then safety, then the optional detail in the order of
+    // DOMAIN.md. A usability review found the narrative 8th and the
+    // required consent 10th.
+    const ORDER: [&str; 11] =
+        ["how", "statement", "consent", "safety", "who", "where", "when", "what", "people", "responsible", "files"];
+    parts.sort_by_key(|p| ORDER.iter().position(|id| *id == p.id).unwrap_or(ORDER.len()));
     parts
 }
+
+/// The parts open when the form is first shown: what is needed.
+pub const OPEN_PARTS: [&str; 3] = ["how", "statement", "consent"];
 
 /// The form's parts, built once.
 pub static PARTS: LazyLock<Vec<Part>> = LazyLock::new(build);
@@ -510,5 +540,17 @@ mod tests {
     fn twelve_parts_with_the_briefing_and_files_drawn_by_the_template() {
         // Part 1 (before you start) is the briefing; the other eleven are here.
         assert_eq!(PARTS.len(), 11);
+    }
+}
+
+#[cfg(test)]
+mod order {
+    use super::*;
+
+    #[test]
+    fn what_is_needed_comes_first() {
+        let ids: Vec<&str> = PARTS.iter().map(|p| p.id).collect();
+        assert_eq!(&ids[..3], &OPEN_PARTS);
+        assert_eq!(ids.len(), 11);
     }
 }

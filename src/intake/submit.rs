@@ -23,7 +23,7 @@ use crate::web::render;
 use crate::web::slots::Slot;
 
 use super::form::{self, FormValues, Problems};
-use super::schema::{self, FILE_SLOTS, PARTS, Part};
+use super::schema::{self, PARTS, Part};
 use super::upload::FileSink;
 use super::view::FormView;
 use super::{IntakeState, WitnessLang, message_page};
@@ -36,10 +36,13 @@ struct FormPage<'a> {
     parts: Vec<&'static Part>,
     action: String,
     csrf: Option<&'a str>,
-    file_slots: Vec<usize>,
     choose_again: Vec<String>,
-    max_files: usize,
-    max_mib: u64,
+    /// Assisted intake (review side): files go on the form itself, as the
+    /// investigator files everything at once.
+    assisted: bool,
+    /// Why the form is shown again although nothing in it is wrong (a
+    /// refusal after the fields were read: too large, busy, disk full).
+    notice: Option<String>,
 }
 
 fn form_page(
@@ -51,7 +54,15 @@ fn form_page(
     state: &IntakeState,
 ) -> Response {
     let action = format!("/submit?lang={}", t.html_lang());
-    form_page_for(t, status, values, problems, choose_again, state, FormTarget { action, csrf: None, assisted: false })
+    form_page_for(
+        t,
+        status,
+        values,
+        problems,
+        choose_again,
+        state,
+        FormTarget { action, csrf: None, assisted: false, notice: None },
+    )
 }
 
 /// Where a drawn form posts to: the public `/submit`, or the review
@@ -60,6 +71,8 @@ pub(crate) struct FormTarget<'a> {
     pub action: String,
     pub csrf: Option<&'a str>,
     pub assisted: bool,
+    /// Why the form is shown again, when nothing in it is wrong.
+    pub notice: Option<String>,
 }
 
 pub(crate) fn form_page_for(
@@ -82,11 +95,11 @@ pub(crate) fn form_page_for(
         parts,
         action: target.action,
         csrf: target.csrf,
-        file_slots: (0..FILE_SLOTS).collect(),
         choose_again,
-        max_files: state.limits.max_files,
-        max_mib: state.limits.max_submission_bytes >> 20,
+        assisted: target.assisted,
+        notice: target.notice,
     };
+    let _ = state;
     render::page_with_status(status, &page)
 }
 
@@ -105,12 +118,13 @@ pub(crate) enum Refusal {
     Failed,
 }
 
-pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::IntakeLimits) -> Response {
-    let (status, title, message) = match refusal {
+/// A refusal's status, title message id and text.
+fn refusal_parts(t: Tr, refusal: &Refusal, limits: &crate::config::IntakeLimits) -> (StatusCode, &'static str, String) {
+    match refusal {
         Refusal::TooLarge => (
             StatusCode::PAYLOAD_TOO_LARGE,
             "toolarge-title",
-            t.t1("toolarge-text", "max", limits.max_submission_bytes >> 20),
+            t.t1("toolarge-text", "max", super::view::human_size(t, limits.max_submission_bytes)),
         ),
         Refusal::TooManyFiles => {
             (StatusCode::PAYLOAD_TOO_LARGE, "toolarge-title", t.t1("toomanyfiles-text", "max", limits.max_files))
@@ -120,8 +134,32 @@ pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::Inta
         Refusal::Slow => (StatusCode::REQUEST_TIMEOUT, "slow-title", t.t("slow-text")),
         Refusal::Broken => (StatusCode::BAD_REQUEST, "broken-title", t.t("broken-text")),
         Refusal::Failed => (StatusCode::INTERNAL_SERVER_ERROR, "failed-title", t.t("failed-text")),
-    };
-    let mut response = message_page(t, status, title, message, "/submit");
+    }
+}
+
+pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::IntakeLimits) -> Response {
+    let (status, title, message) = refusal_parts(t, &refusal, limits);
+    close_if_unread(message_page(t, status, title, message, "/submit"))
+}
+
+/// The form again, with everything the witness typed before the request
+/// was cut, and why at the top: a refusal never loses their words.
+fn refused_form(t: Tr, cut: Cut, state: &IntakeState) -> Response {
+    if cut.values.is_empty() {
+        return refusal_page(t, cut.refusal, &state.limits);
+    }
+    let (status, _, message) = refusal_parts(t, &cut.refusal, &state.limits);
+    let action = format!("/submit?lang={}", t.html_lang());
+    let notice = Some(format!("{message} {}", t.t("notice-kept-typed")));
+    let target = FormTarget { action, csrf: None, assisted: false, notice };
+    let page = form_page_for(t, status, &cut.values, &Problems::default(), cut.file_names, state, target);
+    close_if_unread(page)
+}
+
+/// A response sent before the request body was read to its end tells the
+/// client to stop sending.
+fn close_if_unread(mut response: Response) -> Response {
+    let status = response.status();
     if matches!(
         status,
         StatusCode::PAYLOAD_TOO_LARGE
@@ -129,7 +167,6 @@ pub(crate) fn refusal_page(t: Tr, refusal: Refusal, limits: &crate::config::Inta
             | StatusCode::REQUEST_TIMEOUT
             | StatusCode::SERVICE_UNAVAILABLE
     ) {
-        // The rest of the body is not read: tell the client to stop sending.
         response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
     }
     response
@@ -149,6 +186,19 @@ fn body_refusal(e: &axum::extract::multipart::MultipartError) -> Refusal {
 
 /// How many bytes of a request pass between two checks of the free space.
 const SPACE_CHECK_EVERY: u64 = 8 << 20;
+
+/// A body cut short: why, and what had been read of it by then.
+pub(crate) struct Cut {
+    pub refusal: Refusal,
+    pub values: FormValues,
+    pub file_names: Vec<String>,
+}
+
+impl From<Refusal> for Cut {
+    fn from(refusal: Refusal) -> Cut {
+        Cut { refusal, values: FormValues::default(), file_names: Vec::new() }
+    }
+}
 
 /// Everything a multipart body carried.
 pub(crate) struct Received {
@@ -172,13 +222,27 @@ pub(crate) fn admit(state: &AppState) -> Result<Slot, Refusal> {
 /// Refuses a body whose declared length is over the limit, before reading
 /// any of it; otherwise opens it as multipart.
 pub(crate) async fn open_multipart(state: &AppState, request: Request) -> Result<Multipart, Refusal> {
-    let limit = state.intake.limits.max_submission_bytes;
-    if let Some(declared) =
-        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
-        && declared > limit
-    {
+    if declared_too_large(state, &request) {
         return Err(Refusal::TooLarge);
     }
+    open_multipart_anyway(request).await
+}
+
+/// Whether the request says up front that it is over the size limit.
+pub(crate) fn declared_too_large(state: &AppState, request: &Request) -> bool {
+    let limit = state.intake.limits.max_submission_bytes;
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|declared| declared > limit)
+}
+
+/// Opens the body as multipart whatever its declared size (the reader
+/// then stops at the first file of a body declared too large, keeping the
+/// text typed before it).
+pub(crate) async fn open_multipart_anyway(request: Request) -> Result<Multipart, Refusal> {
     // The parser holds a part's headers whole: they get a hard limit here.
     let boundary = request
         .headers()
@@ -205,23 +269,42 @@ pub(crate) async fn receive(
     multipart: Multipart,
     recipients: &[Recipient],
     slot: &Slot,
-) -> Result<Received, Refusal> {
-    receive_fields(state, multipart, recipients, schema::find, slot).await
+    files_refused: bool,
+) -> Result<Received, Cut> {
+    receive_fields(state, multipart, recipients, schema::find, slot, files_refused).await
 }
 
 /// As [`receive`], with the field lookup given: the public form's fields,
 /// or those and the assisted-intake ones.
 pub(crate) async fn receive_fields(
     state: &AppState,
+    multipart: Multipart,
+    recipients: &[Recipient],
+    find: fn(&str) -> Option<&'static schema::Field>,
+    upload: &Slot,
+    files_refused: bool,
+) -> Result<Received, Cut> {
+    let mut received = Received { values: FormValues::default(), uploads: Vec::new(), file_names: Vec::new() };
+    match receive_into(state, multipart, recipients, find, upload, files_refused, &mut received).await {
+        Ok(()) => Ok(received),
+        Err(refusal) => Err(Cut { refusal, values: received.values, file_names: received.file_names }),
+    }
+}
+
+async fn receive_into(
+    state: &AppState,
     mut multipart: Multipart,
     recipients: &[Recipient],
     find: fn(&str) -> Option<&'static schema::Field>,
     upload: &Slot,
-) -> Result<Received, Refusal> {
+    // The body was declared over the limit: read the text, refuse at the
+    // first file (so the witness gets their words back, not an empty form).
+    files_refused: bool,
+    received: &mut Received,
+) -> Result<(), Refusal> {
     let limits = &state.intake.limits;
     let idle = Duration::from_secs(limits.idle_timeout_secs);
     let mut total: u64 = 0;
-    let mut received = Received { values: FormValues::default(), uploads: Vec::new(), file_names: Vec::new() };
     let mut slot = 0usize;
 
     // Each read: cut when idle too long, when the body falls below the
@@ -284,6 +367,9 @@ pub(crate) async fn receive_fields(
             if first.as_ref().is_none_or(|c| c.is_empty()) && file_name.is_empty() {
                 continue; // an empty slot
             }
+            if files_refused {
+                return Err(Refusal::TooLarge);
+            }
             if received.uploads.len() >= limits.max_files {
                 return Err(Refusal::TooManyFiles);
             }
@@ -329,7 +415,7 @@ pub(crate) async fn receive_fields(
             }
         }
     }
-    Ok(received)
+    Ok(())
 }
 
 impl Received {
@@ -353,13 +439,14 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
             return refusal_page(t, Refusal::Failed, &state.intake.limits);
         }
     };
-    let multipart = match open_multipart(&state, request).await {
+    let too_large = declared_too_large(&state, &request);
+    let multipart = match open_multipart_anyway(request).await {
         Ok(multipart) => multipart,
         Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
     };
-    let received = match receive(&state, multipart, &target.recipients(), &_permit).await {
+    let received = match receive(&state, multipart, &target.recipients(), &_permit, too_large).await {
         Ok(received) => received,
-        Err(refusal) => return refusal_page(t, refusal, &state.intake.limits),
+        Err(cut) => return refused_form(t, cut, &state.intake),
     };
     let problems = form::validate(&received.values, received.uploads.len());
     if !problems.is_empty() {
@@ -394,12 +481,21 @@ struct ReceiptPage<'a> {
     t: Tr,
     receipt: &'a str,
     receipt_digits: &'a str,
-    id: &'a str,
     day: &'a str,
     manifest_text: &'a str,
     statement_bytes: u64,
     statement_sha256: &'a str,
     files: &'a [FiledFile],
+}
+
+impl ReceiptPage<'_> {
+    fn size(&self, bytes: &u64) -> String {
+        super::view::human_size(self.t, *bytes)
+    }
+
+    fn clean(&self, file: &FiledFile) -> String {
+        super::followup::clean_copy_text(self.t, file)
+    }
 }
 
 pub(crate) fn receipt_page(t: Tr, done: &Filed) -> Response {
@@ -409,7 +505,6 @@ pub(crate) fn receipt_page(t: Tr, done: &Filed) -> Response {
         t,
         receipt: &grouped,
         receipt_digits: done.receipt.digits(),
-        id: &done.id,
         day: &done.day,
         manifest_text: &manifest_text,
         statement_bytes: done.manifest.manifest.statement.bytes,

@@ -4,7 +4,14 @@
 use crate::i18n::Tr;
 
 use super::form::{FormValues, Problems};
-use super::schema::{Field, Group, Kind, Part, Vocab};
+use super::schema::{Field, Group, Kind, OPEN_PARTS, Part, Vocab};
+
+/// A row of the form: a field, and for an act's checkbox the details that
+/// open under it.
+pub struct Row<'f> {
+    pub field: &'f Field,
+    pub details: Vec<&'f Field>,
+}
 
 pub struct FormView<'a> {
     pub t: Tr,
@@ -102,11 +109,78 @@ impl FormView<'_> {
         }
     }
 
-    pub fn metadata_selected(&self, slot: usize, code: &str) -> bool {
-        self.values.metadata_choice(slot) == code
-    }
-
     pub fn problem_count(&self) -> usize {
         self.problems.fields.len()
     }
+
+    /// Whether the witness gave anything for `field`.
+    fn answered(&self, field: &Field) -> bool {
+        self.values.all(&field.name).iter().any(|v| !v.trim().is_empty())
+    }
+
+    fn touched(&self, field: &Field) -> bool {
+        self.answered(field) || self.has_problem(field)
+    }
+
+    /// A part is open when it holds what is needed, or anything the witness
+    /// typed or must fix: a form shown again never hides their words.
+    pub fn part_open(&self, part: &Part) -> bool {
+        OPEN_PARTS.contains(&part.id) || part.groups.iter().flat_map(|g| &g.fields).any(|f| self.touched(f))
+    }
+
+    /// The same for a closed group of optional questions.
+    pub fn group_open(&self, group: &Group) -> bool {
+        group.fields.iter().any(|f| self.touched(f))
+    }
+
+    /// The group's fields as rows: each act with its details under it.
+    pub fn rows_of<'f>(&self, group: &'f Group) -> Vec<Row<'f>> {
+        let mut rows: Vec<Row<'f>> = Vec::new();
+        for field in &group.fields {
+            match rows.last_mut() {
+                Some(row) if self.is_act_detail(field) && self.is_act(row.field) => row.details.push(field),
+                _ => rows.push(Row { field, details: Vec::new() }),
+            }
+        }
+        rows
+    }
+
+    /// Whether an act's details should be open (something in them).
+    pub fn details_open(&self, row: &Row<'_>) -> bool {
+        row.details.iter().any(|f| self.touched(f))
+    }
+
+    /// Every problem as (anchor, message), in the order of the page.
+    pub fn problems_in_order(&self, parts: &[&Part]) -> Vec<(String, String)> {
+        let mut shown = Vec::new();
+        for field in parts.iter().flat_map(|p| &p.groups).flat_map(|g| &g.fields) {
+            if let Some(message) = self.problem(&field.name) {
+                shown.push((field.name.clone(), message));
+            }
+        }
+        // Problems not tied to a drawn field (a file's choice), last.
+        for name in self.problems.fields.keys() {
+            if !shown.iter().any(|(n, _)| n == name)
+                && let Some(message) = self.problem(name)
+            {
+                shown.push((name.clone(), message));
+            }
+        }
+        shown
+    }
+}
+
+/// A size as a witness reads it: "840 bytes", "12 KB", "2.4 MB", "1.1 GB"
+/// (decimal units, one decimal below ten).
+pub fn human_size(t: Tr, bytes: impl std::borrow::Borrow<u64>) -> String {
+    let bytes = *bytes.borrow();
+    const UNITS: [(&str, u64); 3] = [("size-gb", 1_000_000_000), ("size-mb", 1_000_000), ("size-kb", 1_000)];
+    for (id, unit) in UNITS {
+        if bytes >= unit {
+            let value = bytes as f64 / unit as f64;
+            let shown = if value < 10.0 { format!("{value:.1}") } else { format!("{value:.0}") };
+            return t.t1(id, "n", shown);
+        }
+    }
+    t.t1("size-bytes", "n", bytes)
 }

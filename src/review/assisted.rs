@@ -25,7 +25,7 @@ const ACTION: &str = "/assisted";
 
 pub async fn form(State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
     let t = Tr::new(Lang::En);
-    let target = FormTarget { action: ACTION.into(), csrf: Some(&session.csrf), assisted: true };
+    let target = FormTarget { action: ACTION.into(), csrf: Some(&session.csrf), assisted: true, notice: None };
     submit::form_page_for(
         t,
         StatusCode::OK,
@@ -61,14 +61,22 @@ pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, 
         Ok(target) => target,
         Err(e) => return super::case_error_page(e),
     };
-    let received =
-        match submit::receive_fields(&state, multipart, &target.recipients(), schema::find_any, &_permit).await {
-            Ok(r) => r,
-            Err(refusal) => return submit::refusal_page(t, refusal, &limits),
-        };
+    let received = match submit::receive_fields(
+        &state,
+        multipart,
+        &target.recipients(),
+        schema::find_any,
+        &_permit,
+        false,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(cut) => return submit::refusal_page(t, cut.refusal, &limits),
+    };
     let problems = form::validate(&received.values, received.uploads.len());
     if !problems.is_empty() {
-        let target = FormTarget { action: ACTION.into(), csrf: Some(&session.csrf), assisted: true };
+        let target = FormTarget { action: ACTION.into(), csrf: Some(&session.csrf), assisted: true, notice: None };
         return submit::form_page_for(
             t,
             StatusCode::UNPROCESSABLE_ENTITY,
