@@ -42,7 +42,7 @@ f-attachments = Files (you can choose several at once)
 files-help-multiple = Photos, release papers, medical records, recordings, screenshots: choose them all at once.
 files-tor-time = Sending takes time over Tor: about a minute for 5 MB, about two hours for 1 GB. Press Send once, and keep this page open until the next page appears.
 files-next-page = You can add photos, documents and recordings on the next page, right after your statement is received. They are sent only once your statement is safe with us, so you never have to choose them twice.
-f-files_next = I have files to send (instead of writing, or as well): I will add them on the next page
+f-files_next = I will send files on the next page
 choose-none = (not answered)
 submit-button = Send my statement
 submit-after = After sending, you will see your receipt. Keep it somewhere safe.
@@ -67,10 +67,10 @@ part-people = People who disappeared or died
 part-people-intro = Only add others' details if it is safe for them and their families.
 part-responsible = Who was responsible
 part-statement = Your statement
-part-statement-intro = In your own words and your own language. You can also send a recording in the files part.
+part-statement-intro = In your own words and your own language, as much or as little as you want. Recordings are welcome too: add them on the next page.
 part-files = Files and links
 part-consent = Your consent
-part-consent-intro = Each question is separate. Nothing is ticked for you. You can change your answers later with your receipt.
+part-consent-intro = Nothing is ticked for you, and a question left unanswered counts as the most careful choice (not shared, not named, not contacted). You can change your answers later with your receipt.
 part-safety = Your safety
 part-safety-intro = All optional. Do not tell us which country you are in.
 
@@ -83,10 +83,10 @@ g-acts-disappearance = Disappearance and death
 g-acts-transplant = Transplants (medical staff and recipients)
 g-medical-context = About the medical examinations
 g-transplant = About the transplant
-g-consent-sharing = More: who may see your statement (optional; unanswered means we do not share it)
-g-consent-identity = More: your name and speaking publicly (optional; unanswered means you stay anonymous)
-g-consent-contact = More: contacting you again (optional; unanswered means we do not contact you)
-g-how-more = More: for whom you write, and your languages (optional)
+g-consent-sharing = Who else may see it (optional)
+g-consent-identity = Your name, testifying (optional)
+g-consent-contact = Contacting you again (optional)
+g-how-more = Languages, for whom (optional)
 
 f-role = How do you know about what happened?
 v-role-detained_self = I was detained myself
@@ -256,15 +256,14 @@ f-named_individuals = Names of people responsible, if you know them
 h-named_individuals = Only reviewers see these names. They are never published without legal review.
 
 f-statement = What happened, in your own words
-h-statement = Write as much or as little as you want, in any language.
-f-prefer_person = I would rather tell this to a person (we will reply through your receipt)
+f-prefer_person = I would rather tell a person (we reply through your receipt)
 act-details = Add details
 notice-kept-typed = Everything you typed is still here.
 title-problem = { $n ->
     [one] There is a problem
    *[other] There are { $n } problems
 }
-briefing-short = A documentation organization runs this service; only its small team of reviewers can read what you send, and it is encrypted the moment it arrives. Only three things are needed: how you know, something about what happened, and your consent. You may skip everything else.
+briefing-short = Only our small team of reviewers can read what you send; it is encrypted the moment it arrives. Parts 1 to 3 are needed; skip anything else.
 briefing-more = What we can and cannot protect
 
 f-links = Links (one per line)

@@ -287,13 +287,11 @@ fn build() -> Vec<Part> {
     let mut parts = vec![Part {
         id: "how",
         groups: vec![
-            group(
-                "",
-                vec![field("role", Kind::Multi { vocab: &ROLES }), field("role_other", Kind::Text { max: SHORT })],
-            ),
+            group("", vec![field("role", Kind::Multi { vocab: &ROLES })]),
             more(
                 "g-how-more",
                 vec![
+                    field("role_other", Kind::Text { max: SHORT }),
                     field("on_behalf", Kind::Choice { vocab: &ON_BEHALF, menu: false }),
                     field("statement_language", Kind::Text { max: 100 }),
                     field("interview_languages", Kind::Text { max: SHORT }),

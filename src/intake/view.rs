@@ -104,7 +104,7 @@ impl FormView<'_> {
     /// Free-text fields are read in any script: `dir="auto"` on each.
     pub fn rows(&self, field: &Field) -> usize {
         match field.kind {
-            Kind::Area { max } if max >= super::schema::NARRATIVE => 14,
+            Kind::Area { max } if max >= super::schema::NARRATIVE => 7,
             _ => 4,
         }
     }
