@@ -149,6 +149,8 @@ struct CasePage {
     additions: Vec<WitnessAddition>,
     file_slots: Vec<usize>,
     notice: Option<String>,
+    /// A made-up example (`testimony demo`).
+    example: bool,
 }
 
 impl Drop for CasePage {
@@ -203,6 +205,7 @@ fn case_page(t: Tr, case: &WitnessCase, receipt: &Receipt, notice: Option<String
         additions: case.additions(),
         file_slots: (0..FILE_SLOTS).collect(),
         notice,
+        example: view.example,
     })
 }
 
