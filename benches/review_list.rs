@@ -82,6 +82,7 @@ fn main() {
             triage: None,
             filed_by: None,
             version: 0,
+            example: false,
         };
         store.insert_submission(&record, &format!("lookup-{i}"), None).unwrap();
     }

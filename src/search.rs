@@ -43,6 +43,8 @@ pub struct Entry {
     pub assigned_to: Option<String>,
     pub channel: Channel,
     pub unread: bool,
+    /// A made-up example seeded by `testimony demo`.
+    pub example: bool,
     /// The record version this entry was made from.
     pub version: u64,
     /// Folded text of everything written in it, for search.
@@ -107,6 +109,7 @@ fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
         channel: record.channel,
         unread: record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness),
         version: record.version,
+        example: record.example,
         text: fold(&text),
     })
 }
@@ -386,6 +389,7 @@ mod tests {
             assigned_to: None,
             channel: Channel::Web,
             unread: false,
+            example: false,
             version,
             text: String::new(),
         }

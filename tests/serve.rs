@@ -1,4 +1,4 @@
-//! `serve` and `demo` through real sockets.
+//! `serve` through real sockets (the demo has tests/demo.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -107,31 +107,6 @@ fn a_bad_config_file_names_the_file_the_line_and_the_field() {
     let config = site.file("typo.toml", b"dta = \"/srv\"\n");
     let line = assert_one_line_failure(&run(&["serve", "--config", config.to_str().unwrap()]));
     assert!(line.contains("unknown field `dta`") && line.contains("expected one of"), "{line}");
-}
-
-#[tokio::test]
-async fn demo_prints_credentials_serves_and_cleans_up() {
-    let server = Server::start(&["demo", "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"]);
-    // Wait for the rest of the banner.
-    let client = http();
-    for base in [&server.public, &server.review] {
-        assert_eq!(client.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
-    }
-    let banner = server.stdout_lines.join("\n");
-    assert!(banner.contains("NOTHING HERE IS PROTECTED"), "{banner}");
-    for expected in ["username: admin", "password: ", "totp-secret: ", "otpauth://totp/testimony:admin?"] {
-        assert!(banner.contains(expected), "the demo banner lacks {expected}: {banner}");
-    }
-    let scratch = banner
-        .lines()
-        .find_map(|l| l.strip_prefix("Throwaway data in "))
-        .and_then(|rest| rest.split(" (").next())
-        .map(std::path::PathBuf::from)
-        .unwrap();
-    assert!(scratch.join("data").join("FORMAT").is_file());
-    let (status, _) = server.stop();
-    assert!(status.success());
-    assert!(!scratch.exists(), "the demo's throwaway directory must be removed on exit");
 }
 
 #[test]

@@ -104,6 +104,8 @@ pub struct FiledRow {
     pub state: super::WorkflowState,
     /// Whether the investigator is a member of its desk.
     pub readable: bool,
+    /// A made-up example (`testimony demo`).
+    pub example: bool,
 }
 
 impl Cases {
@@ -118,6 +120,7 @@ impl Cases {
             .filter(|r| r.filed_by.as_deref() == Some(me))
             .map(|r| FiledRow {
                 readable: reader.key_for(&r).is_some(),
+                example: r.example,
                 id: r.id,
                 received: r.received,
                 state: r.state,

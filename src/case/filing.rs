@@ -101,6 +101,13 @@ pub struct Added {
     pub proof: SignedAddition,
 }
 
+/// How a statement came in, as its record keeps it (clear metadata).
+struct Origin {
+    channel: Channel,
+    filed_by: Option<String>,
+    example: bool,
+}
+
 /// Files made durable: their records and their sealed descriptions.
 pub(super) struct Committed {
     pub records: Vec<FileRecord>,
@@ -208,6 +215,29 @@ impl Cases {
     /// Files a new statement. When this returns, the statement and every
     /// file are durable and the receipt may be shown.
     pub fn file(&self, target: DeskTarget, statement: NewStatement, intake: Intake) -> Result<Filed, CaseError> {
+        self.file_as(target, statement, intake, false)
+    }
+
+    /// Files a made-up example statement, marked as such in its record
+    /// (clear metadata), so every page that shows it says it is an example.
+    /// Only `testimony demo` calls this, in its throwaway data directory:
+    /// nothing a witness or reviewer sends can make an example.
+    pub(crate) fn file_example(
+        &self,
+        target: DeskTarget,
+        statement: NewStatement,
+        intake: Intake,
+    ) -> Result<Filed, CaseError> {
+        self.file_as(target, statement, intake, true)
+    }
+
+    fn file_as(
+        &self,
+        target: DeskTarget,
+        statement: NewStatement,
+        intake: Intake,
+        example: bool,
+    ) -> Result<Filed, CaseError> {
         let id = random_hex_id();
         let today = self.clock.today();
         let (channel, filed_by, audited) = match &intake {
@@ -221,7 +251,7 @@ impl Cases {
         if let Some(entry) = &audited {
             self.audit_first(vec![entry.clone()])?;
         }
-        let filed = self.seal_and_store(id, today, target, statement, channel, filed_by);
+        let filed = self.seal_and_store(id, today, target, statement, Origin { channel, filed_by, example });
         if filed.is_err()
             && let Some(entry) = audited
         {
@@ -236,9 +266,9 @@ impl Cases {
         today: Day,
         target: DeskTarget,
         statement: NewStatement,
-        channel: Channel,
-        filed_by: Option<String>,
+        origin: Origin,
     ) -> Result<Filed, CaseError> {
+        let Origin { channel, filed_by, example } = origin;
         let NewStatement { fields, identity_fields, consent, files, form_language } = statement;
         let receipt = Receipt::generate();
         let witness_salt = Salt::generate();
@@ -302,6 +332,7 @@ impl Cases {
                 triage,
                 filed_by,
                 version: 0,
+                example,
             };
             let lookup_key = self.store.receipt_lookup_key()?;
             // A witness's own submission is logged by day only (see

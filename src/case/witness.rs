@@ -38,6 +38,8 @@ pub struct WitnessView {
     pub received: String,
     pub items: Vec<WitnessItem>,
     pub consent: ConsentDoc,
+    /// A made-up example (`testimony demo`): the page says so.
+    pub example: bool,
 }
 
 /// One set of files added through the receipt, as its signed proof
@@ -102,6 +104,7 @@ impl WitnessCase {
             received: self.record.received.to_string(),
             items,
             consent: self.consent(),
+            example: self.record.example,
         }
     }
 

@@ -1,8 +1,13 @@
 //! `testimony demo`: the one-command first look. A throwaway data directory
-//! (deleted on exit), a demo admin with printed credentials, both listeners
-//! on 127.0.0.1. Nothing here is protected: the recovery key sits next to
-//! the data, and the credentials are on the screen.
+//! (deleted on exit: Ctrl-C, SIGTERM or SIGHUP), a demo admin with printed
+//! credentials, a handful of made-up example statements to look at (see
+//! `examples`), both listeners on 127.0.0.1. Nothing here is protected:
+//! the recovery key sits next to the data, and the credentials are on the
+//! screen.
 
+mod examples;
+
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -21,22 +26,25 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
             return Err(format!("the demo listens on loopback only; {addr} is not"));
         }
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("testimony-demo-")
-        .tempdir()
-        .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
-    let data = scratch.path().join("data");
-    let recovery = scratch.path().join("recovery.key");
-    let admin: AccountName = "admin".parse()?;
-    let password_text = demo_password();
-    let password = Password::new(password_text.clone())?;
-
-    let created = initialize(&data, &admin, &password, &recovery, Arc::new(SystemClock))?;
-    let store = Store::open(&data).map_err(|e| e.to_string())?;
-
     runtime()?.block_on(async move {
+        // Watched before anything is made: a signal that comes while the
+        // demo sets up still ends in a clean stop that deletes everything.
+        let stop = stop_signal()?;
+        let scratch = tempfile::Builder::new()
+            .prefix("testimony-demo-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+        let data = scratch.path().join("data");
+        let recovery = scratch.path().join("recovery.key");
+        let admin: AccountName = "admin".parse()?;
+        let password_text = demo_password();
+        let password = Password::new(password_text.clone())?;
+
+        let created = initialize(&data, &admin, &password, &recovery, Arc::new(SystemClock))?;
+        let store = Store::open(&data).map_err(|e| e.to_string())?;
+        let state = AppState::new(store, Arc::new(SystemClock), crate::config::IntakeLimits::default())?;
+        let seeded = examples::seed(&state, &admin, &recovery).await?;
         let listeners = bind_or_any(args.listen, args.review_listen).await?;
-        let stop = server::termination_signal()?;
         println!();
         println!("=== testimony demo: NOTHING HERE IS PROTECTED ===");
         println!("Throwaway data in {} (deleted when you stop the demo).", scratch.path().display());
@@ -48,12 +56,32 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         created.print_totp();
         println!("recovery key: {}", recovery.display());
         println!();
+        println!("Example statements, made up for the demo (every page marks them \"Example\"):");
+        for line in &seeded.lines {
+            println!("  {line}");
+        }
+        println!("example receipt: {}", seeded.receipt.as_str());
+        println!("  (enter it at /followup on the public address below to see what a witness sees)");
+        println!();
         println!("Open these in a browser; press Ctrl-C to stop.");
         announce(&listeners)?;
-        let state = AppState::new(store, Arc::new(SystemClock), crate::config::IntakeLimits::default())?;
         let served = server::run(state, listeners, stop).await;
         drop(scratch);
         served
+    })
+}
+
+/// SIGTERM, SIGINT (Ctrl-C) and SIGHUP (the terminal was closed): the demo
+/// stops cleanly on each and its throwaway directory is deleted.
+fn stop_signal() -> Result<impl Future<Output = ()> + Send + 'static, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let termination = server::termination_signal()?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| format!("cannot watch for termination signals: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = termination => {}
+            _ = hangup.recv() => tracing::info!("SIGHUP: stopping the demo"),
+        }
     })
 }
 

@@ -94,7 +94,7 @@ fn export_one(
         })
         .collect::<Result<_, String>>()?;
     let consent: Vec<Value> = record.consent.iter().map(|c| open_json(Some(c), key)).collect::<Result<_, _>>()?;
-    let doc = json!({
+    let mut doc = json!({
         "id": record.id,
         "desk": record.desk.0,
         "received": record.received,
@@ -108,6 +108,10 @@ fn export_one(
         "triage": open_json(record.triage.as_ref(), key)?,
         "thread": thread,
     });
+    if record.example {
+        // Made up by `testimony demo`: said so wherever it goes.
+        doc["example"] = Value::Bool(true);
+    }
     let text = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&doc).map_err(|e| e.to_string())?);
     write_private(&dir.join("statement.json"), &text)?;
     let mut written = 0;

@@ -159,6 +159,8 @@ struct CasePage {
     consent: Vec<ConsentQuestion>,
     additions: Vec<WitnessAddition>,
     notice: Option<String>,
+    /// A made-up example (`testimony demo`).
+    example: bool,
 }
 
 impl Drop for CasePage {
@@ -212,6 +214,7 @@ fn case_page(t: Tr, case: &WitnessCase, receipt: &Receipt, notice: Option<String
         consent,
         additions: case.additions(),
         notice,
+        example: view.example,
     })
 }
 

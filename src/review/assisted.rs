@@ -101,6 +101,7 @@ struct Filed {
     received: String,
     state: String,
     readable: bool,
+    example: bool,
 }
 
 #[derive(Template)]
@@ -115,7 +116,13 @@ pub async fn filed(State(state): State<AppState>, SignedIn(session): SignedIn) -
         .cases
         .filed_by(&session.reader())
         .into_iter()
-        .map(|r| Filed { id: r.id, received: r.received.to_string(), state: r.state.to_string(), readable: r.readable })
+        .map(|r| Filed {
+            id: r.id,
+            received: r.received.to_string(),
+            state: r.state.to_string(),
+            readable: r.readable,
+            example: r.example,
+        })
         .collect();
     render::page(&FiledPage { nav: Some(Nav::of(&session)), filed })
 }

@@ -109,6 +109,8 @@ struct Row {
     /// Waiting for its safety screen: the day it is due by, and whether
     /// that day has passed.
     screen: Option<(String, bool)>,
+    /// A made-up example (`testimony demo`), badged as such.
+    example: bool,
 }
 
 #[derive(Template)]
@@ -193,6 +195,7 @@ pub async fn list(
                 crate::storage::Channel::Assisted => "assisted",
             },
             unread: e.unread,
+            example: e.example,
             screen: e.state.safety_screen_due(e.received, today).map(|due| (due.by.to_string(), due.overdue)),
         })
         .collect();
@@ -267,6 +270,8 @@ struct StatementPage {
     state: String,
     /// As in the list: the day the safety screen is due, and whether past.
     screen: Option<(String, bool)>,
+    /// A made-up example (`testimony demo`), badged as such.
+    example: bool,
     narrative: String,
     sections: Vec<Section>,
     files: Vec<FileRow>,
@@ -441,6 +446,7 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         verification: &triage::VERIFICATION,
         publication: &triage::PUBLICATION,
         withdrawn: record.state.is_final(),
+        example: record.example,
         id: record.id.clone(),
         received: record.received.to_string(),
         state: record.state.to_string(),

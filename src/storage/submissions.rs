@@ -101,4 +101,10 @@ pub struct SubmissionRecord {
     /// may race a change.
     #[serde(default)]
     pub version: u64,
+    /// A made-up example that `testimony demo` seeded to show the
+    /// workspace, never testimony: every page that shows it says so. Only
+    /// the demo makes them (`Cases::file_example`), in its throwaway
+    /// data directory.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub example: bool,
 }
