@@ -1,0 +1,239 @@
+//! The witness's and the reviewer's way through the product in a real
+//! browser: headless Chromium, JavaScript off, at 390 px (a phone) and
+//! 1280 px wide, driven through WebDriver. Every step leaves a screenshot
+//! under target/screenshots/ for a person to look at.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (.ci/run installs them).
+//! Where they are missing the test says it skipped, unless `CI` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use testimony::auth::totp::TotpSecret;
+use testimony::clock::{Clock, ManualClock, Timestamp};
+use testimony::config::IntakeLimits;
+
+const T0: u64 = 1_795_950_000;
+
+/// A chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn driver() -> Option<Driver> {
+    let binary = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
+    let Some(binary) = binary else {
+        assert!(std::env::var_os("CI").is_none(), "CI must have chromium-driver installed (.ci/run installs it)");
+        eprintln!("skipped: no chromedriver here (apt-get install chromium chromium-driver)");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until it listens (counted polls, no clock).
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(Driver { child, url: format!("http://127.0.0.1:{port}") });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("chromedriver did not start");
+}
+
+/// A browser as a witness in Tor Browser's safest mode has it: no
+/// JavaScript. At 390 px the page is emulated as a phone.
+async fn browser(driver: &Driver, width: u32) -> Client {
+    let mut chrome = json!({
+        "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en"],
+        "prefs": { "profile.managed_default_content_settings.javascript": 2 },
+    });
+    if width < 500 {
+        chrome["mobileEmulation"] = json!({ "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 1 } });
+    } else {
+        chrome["args"].as_array_mut().unwrap().push(json!(format!("--window-size={width},900")));
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    // With JavaScript off, chromedriver's wait for a "normal" page load
+    // after each click runs into its own script timeouts (about 8 s per
+    // click); "eager" waits for the document only, which is all a page
+    // without scripts has.
+    caps.insert("pageLoadStrategy".into(), json!("eager"));
+    caps.insert("goog:chromeOptions".into(), chrome);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a browser session")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The page as `NAME-WIDTH.png`. Taken through the WebDriver endpoint
+/// directly: fantoccini 0.22's screenshot call never returned here.
+async fn shot(driver: &Driver, client: &Client, name: &str, width: u32) {
+    use base64::Engine;
+    let session = client.session_id().await.unwrap().expect("a session");
+    let url = format!("{}/session/{session}/screenshot", driver.url);
+    let answer: serde_json::Value = tokio::time::timeout(Duration::from_secs(30), async {
+        serde_json::from_slice::<serde_json::Value>(&reqwest::get(&url).await.unwrap().bytes().await.unwrap()).unwrap()
+    })
+    .await
+    .expect("a screenshot within 30 s");
+    let png = base64::engine::general_purpose::STANDARD.decode(answer["value"].as_str().unwrap()).unwrap();
+    std::fs::write(screenshots().join(format!("{name}-{width}.png")), png).unwrap();
+}
+
+/// The page must not scroll sideways.
+async fn fits(client: &Client, width: u32, what: &str) {
+    let (_, _, w, _) = client.find(Locator::Css("html")).await.unwrap().rectangle().await.unwrap();
+    let (_, _, body_w, _) = client.find(Locator::Css("body")).await.unwrap().rectangle().await.unwrap();
+    assert!(w <= f64::from(width) + 1.0 && body_w <= f64::from(width) + 1.0, "{what} is {w} px wide at {width}");
+}
+
+/// Presses `key` on the element (a keyboard user's way: with JavaScript
+/// off, chromedriver's mouse clicks wait 30 s each for scripts that never
+/// run, while keys act at once). Space ticks a box, Enter submits or
+/// follows a link or opens a `<details>`.
+async fn press(client: &Client, css: &str, key: &str) {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(key).await.unwrap();
+}
+
+const SPACE: &str = " ";
+const ENTER: &str = "\u{E007}";
+
+async fn tick(client: &Client, css: &str) {
+    press(client, css, SPACE).await;
+}
+
+async fn activate(client: &Client, css: &str) {
+    press(client, css, ENTER).await;
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    press(client, css, text).await;
+}
+
+/// Waits (counted polls) until the page shows `text`; returns the page.
+async fn wait_for(client: &Client, text: &str) -> String {
+    for _ in 0..200 {
+        let page = client.source().await.unwrap();
+        if page.contains(text) {
+            return page;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed {text:?}: {}", client.source().await.unwrap());
+}
+
+/// Opens a closed `<details>` part.
+async fn open_part(client: &Client, id: &str) {
+    activate(client, &format!("#part-{id} > summary")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_and_a_reviewer_go_through_it_in_a_browser_without_javascript() {
+    let Some(driver) = driver() else { return };
+    let site = Site::new();
+    let secret = secret_of(&site.init_stdout);
+    let clock = Arc::new(ManualClock::at(Timestamp(T0)));
+    let server = InProcess::start(&site, clock.clone(), IntakeLimits::default()).await;
+    let first_file = site.file("release-paper.txt", b"release paper, scanned\n");
+    let second_file = site.file("recording.ogg", &[7u8; 3000]);
+
+    for width in [390u32, 1280] {
+        let witness = browser(&driver, width).await;
+        // The form, as a witness first sees it.
+        witness.goto(&format!("{}/submit?lang=en", server.public)).await.unwrap();
+        fits(&witness, width, "the form").await;
+        shot(&driver, &witness, "1-form", width).await;
+
+        // Several parts filled, but the way they know forgotten: the
+        // server's own check answers, and everything typed comes back.
+        let narrative = format!("They took us at night ({width}).\nIn the morning we were moved.");
+        type_into(&witness, "#i-statement", &narrative).await;
+        tick(&witness, "#i-consent_store").await;
+        open_part(&witness, "when").await;
+        type_into(&witness, "#i-when_edtf", "2018~").await;
+        open_part(&witness, "what").await;
+        tick(&witness, r#"input[name="act_blood_drawn"]"#).await;
+        activate(&witness, "form button[type=submit]").await;
+        let page = wait_for(&witness, "Please tick at least one way you know").await;
+        assert!(page.contains("They took us at night"), "the narrative is kept");
+        fits(&witness, width, "the form with problems").await;
+        shot(&driver, &witness, "2-form-problem", width).await;
+
+        tick(&witness, r#"input[name="role"][value="detained_self"]"#).await;
+        activate(&witness, "form button[type=submit]").await;
+        wait_for(&witness, "Your receipt").await;
+        let receipt_text = witness.find(Locator::Css("#receipt")).await.unwrap().text().await.unwrap();
+        let receipt: String = receipt_text.chars().filter(char::is_ascii_digit).collect();
+        assert_eq!(receipt.len(), 28, "{receipt_text}");
+        fits(&witness, width, "the receipt").await;
+        shot(&driver, &witness, "3-receipt", width).await;
+
+        // Two files through the one input, under the receipt.
+        let files = format!("{}\n{}", first_file.display(), second_file.display());
+        type_into(&witness, "#attachments", &files).await;
+        activate(&witness, "form.add-files button[type=submit]").await;
+        let page = wait_for(&witness, "Your files have been received").await;
+        assert!(page.contains("release-paper.txt") && page.contains("recording.ogg"), "both files arrived");
+        fits(&witness, width, "the files' receipt").await;
+        shot(&driver, &witness, "4-files-added", width).await;
+
+        // Back later with the receipt.
+        witness.goto(&format!("{}/followup?lang=en", server.public)).await.unwrap();
+        type_into(&witness, "#receipt", &receipt).await;
+        activate(&witness, "main form button[type=submit]").await;
+        wait_for(&witness, "Where your statement stands").await;
+        fits(&witness, width, "the follow-up page").await;
+        shot(&driver, &witness, "5-followup", width).await;
+        witness.close().await.unwrap();
+
+        // A reviewer signs in with a code computed here, and reads it.
+        let reviewer = browser(&driver, width).await;
+        clock.advance(Duration::from_secs(30));
+        let code = TotpSecret::from_base32(&secret).unwrap().code_at("ada", clock.now().0).unwrap();
+        reviewer.goto(&format!("{}/login", server.review)).await.unwrap();
+        type_into(&reviewer, "#username", "ada").await;
+        type_into(&reviewer, "#password", PASSWORD).await;
+        type_into(&reviewer, "#totp", &code).await;
+        activate(&reviewer, "main form button[type=submit]").await;
+        wait_for(&reviewer, "They took us at night").await;
+        fits(&reviewer, width, "the list").await;
+        shot(&driver, &reviewer, "6-list", width).await;
+
+        activate(&reviewer, r#"a[href^="/submissions/"]"#).await;
+        wait_for(&reviewer, "In the morning we were moved").await;
+        fits(&reviewer, width, "the statement").await;
+        shot(&driver, &reviewer, "7-statement", width).await;
+
+        reviewer.goto(&format!("{}/admin/audit", server.review)).await.unwrap();
+        wait_for(&reviewer, "statement_viewed").await;
+        fits(&reviewer, width, "the audit view").await;
+        shot(&driver, &reviewer, "8-audit", width).await;
+        reviewer.close().await.unwrap();
+    }
+    server.stop().await;
+}
