@@ -45,10 +45,43 @@ pub struct Entry {
     pub unread: bool,
     /// A made-up example seeded by `testimony demo`.
     pub example: bool,
+    /// The start of the narrative's first non-blank line (at most
+    /// [`FIRST_LINE_CHARS`] characters), for the list: enough to tell
+    /// statements apart, never the whole of a long line.
+    pub first_line: String,
     /// The record version this entry was made from.
     pub version: u64,
     /// Folded text of everything written in it, for search.
     text: String,
+}
+
+/// How much of a narrative's first line the list shows, in characters.
+pub const FIRST_LINE_CHARS: usize = 80;
+
+/// The first non-blank line of `text`, trimmed and cut to `max`
+/// characters with an ellipsis. The cut never separates a letter from
+/// its marks (a Tibetan stack, an Arabic vowel sign) or a joiner from
+/// what it joins.
+pub fn first_line(text: &str, max: usize) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    let mut count = 0;
+    while let Some(c) = chars.next() {
+        out.push(c);
+        count += 1;
+        let joined = c == '\u{200D}'
+            || chars
+                .peek()
+                .is_some_and(|&n| is_combining_mark(n) || n == '\u{200D}' || ('\u{FE00}'..='\u{FE0F}').contains(&n));
+        if count >= max && !joined && chars.peek().is_some() {
+            out.truncate(out.trim_end().len());
+            out.push('…');
+            break;
+        }
+    }
+    out
 }
 
 /// Lower-cases where a script has case; keeps every letter distinct.
@@ -108,6 +141,7 @@ fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
         assigned_to: triage.assigned_to.clone(),
         channel: record.channel,
         unread: record.thread.iter().any(|i| i.unread && i.author == crate::storage::Author::Witness),
+        first_line: statement.as_ref().map(|d| first_line(d.text("statement"), FIRST_LINE_CHARS)).unwrap_or_default(),
         version: record.version,
         example: record.example,
         text: fold(&text),
@@ -390,6 +424,7 @@ mod tests {
             channel: Channel::Web,
             unread: false,
             example: false,
+            first_line: String::new(),
             version,
             text: String::new(),
         }
@@ -456,6 +491,17 @@ mod tests {
         assert_eq!(ids("pending").0, ["later", "late", "fresh"]);
         assert_eq!(ids("").0, ["fresh", "late", "later", "screened"], "newest first, ties by id");
         assert_eq!(ids("").1, 2, "counted whatever the screen filter");
+    }
+
+    #[test]
+    fn the_first_line_is_short_and_never_cuts_a_letter_from_its_marks() {
+        assert_eq!(first_line("\n  \n  Taken at night.  \nThen the bus.", 80), "Taken at night.");
+        assert_eq!(first_line("", 80), "");
+        assert_eq!(first_line("abcdef", 6), "abcdef", "a line that fits is whole");
+        assert_eq!(first_line("abc defg", 4), "abc…");
+        // Tibetan ལྷ: ལ, then the subjoined ཧ (a mark) that belongs to it.
+        assert_eq!(first_line("ལྷ་ས", 1), "ལྷ…");
+        assert_eq!(first_line(&"字".repeat(200), 80).chars().count(), 81);
     }
 
     #[test]

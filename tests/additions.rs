@@ -371,7 +371,7 @@ async fn the_reviewer_sees_each_added_file_with_its_hash_its_addition_and_its_da
         page.split("<code class=\"sha256\" dir=\"ltr\">").skip(1).map(|rest| rest[..64].to_string()).collect();
     assert_eq!(hashes, vec![sha256_hex(b"the first file"), sha256_hex(b"added one"), sha256_hex(b"added two")]);
     let received: Vec<String> = page
-        .split("<td class=\"received-with\"><bdi>")
+        .split("<td class=\"received-with\" data-label=\"Received\"><bdi>")
         .skip(1)
         .map(|rest| unescape(&rest[..rest.find("</bdi>").unwrap()]))
         .collect();

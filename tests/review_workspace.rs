@@ -287,7 +287,7 @@ async fn pagination_filters_and_search_return_the_right_sets() {
     assert!(ada.get("/?priority=high").await.text().await.unwrap().contains("4 statements"));
     assert!(ada.get("/?flag=minor_involved&state=safety_screen").await.text().await.unwrap().contains("4 statements"));
     let counts = ada.get("/").await.text().await.unwrap();
-    assert!(counts.contains("received: 53") && counts.contains("safety_screen: 4"), "counts per state");
+    assert!(counts.contains("Received: 53") && counts.contains("Safety screen: 4"), "counts per state, by name");
     w.server.stop().await;
 }
 

@@ -16,4 +16,6 @@ pub mod witness;
 pub use chain::{Body, Checkpoint, GENESIS, Record};
 pub use event::{Actor, Event, ExportKind, KINDS, Outcome, SignInFailure};
 pub use log::{AuditError, AuditLog, DEFAULT_CHECKPOINT_EVERY, LogFile, NewEntry, Permit, When, exists, log_path};
-pub use verify::{Summary, Tampered, VerifyError, read_records, verify_bytes, verify_file};
+pub use verify::{
+    Summary, Tampered, VerifyError, parse_records, read_records, read_settled, verify_bytes, verify_file,
+};

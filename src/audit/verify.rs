@@ -147,13 +147,20 @@ pub enum VerifyError {
 /// Every record of a log file that parses, in order, whatever the state of
 /// the chain (for display; `verify_file` says whether to trust them).
 pub fn read_records(path: &Path) -> std::io::Result<Vec<Record>> {
-    let bytes = std::fs::read(path)?;
-    Ok(bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect())
+    Ok(parse_records(&std::fs::read(path)?))
 }
 
-/// Verifies the log file. If its last line is still being written, reads
-/// again briefly before calling it cut.
-pub fn verify_file(path: &Path, saved: Option<&Checkpoint>) -> Result<Summary, VerifyError> {
+/// Every record of a log's bytes that parses, in order (see `read_records`).
+pub fn parse_records(bytes: &[u8]) -> Vec<Record> {
+    bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect()
+}
+
+/// The log file's bytes. If its last line is still being written, reads
+/// again briefly before taking it as it is. Whoever both verifies and
+/// shows the log verifies and shows these same bytes, so that what it
+/// says about the chain and what it shows agree even while the server
+/// appends.
+pub fn read_settled(path: &Path) -> Result<Vec<u8>, VerifyError> {
     let read = || std::fs::read(path).map_err(|e| VerifyError::Read(path.display().to_string(), e.kind()));
     let mut bytes = read()?;
     for _ in 0..20 {
@@ -163,5 +170,11 @@ pub fn verify_file(path: &Path, saved: Option<&Checkpoint>) -> Result<Summary, V
         std::thread::sleep(std::time::Duration::from_millis(50));
         bytes = read()?;
     }
-    Ok(verify_bytes(&bytes, saved)?)
+    Ok(bytes)
+}
+
+/// Verifies the log file. If its last line is still being written, reads
+/// again briefly before calling it cut.
+pub fn verify_file(path: &Path, saved: Option<&Checkpoint>) -> Result<Summary, VerifyError> {
+    Ok(verify_bytes(&read_settled(path)?, saved)?)
 }

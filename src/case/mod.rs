@@ -21,7 +21,7 @@
 //!
 //! - `access`: readers and authorized statements;
 //! - `workflow`, `triage`, `documents`: the typed vocabulary and the
-//!   sealed documents;
+//!   sealed documents; `names`: what reviewers read for each code;
 //! - `filing`: new statements and added files; `receipt`, `manifest`: what
 //!   the witness keeps;
 //! - `change`: what reviewers decide; `witness`: what witnesses do later;
@@ -34,6 +34,7 @@ pub mod documents;
 mod filing;
 pub mod manifest;
 mod moving;
+pub mod names;
 pub mod receipt;
 mod release;
 pub mod triage;

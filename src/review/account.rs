@@ -13,6 +13,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::administration::AdminError;
 use crate::auth::extract::{CsrfForm, SignedIn};
 use crate::auth::policy;
+use crate::case::names;
 use crate::crypto::{KdfParams, Password, PersonalKeys, Salt};
 use crate::state::AppState;
 use crate::storage::SignIn;

@@ -5,12 +5,14 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use crate::administration::{AdminError, INVITATION_HOURS};
 use crate::auth::extract::{Admin, CsrfForm, DeskMember, DeskSteward, SignedIn, sees_members};
 use crate::auth::session::SessionView;
+use crate::case::names;
 use crate::state::AppState;
 use crate::storage::{AccountName, Role};
 use crate::web::render;
@@ -19,6 +21,9 @@ use super::{Nav, admin_error_page, blocking_admin, blocking_admin_or, not_found_
 
 struct AccountRow {
     name: String,
+    /// The signed-in admin's own account: it cannot be disabled from here
+    /// (the administration refuses it too), so no button offers it.
+    is_self: bool,
     role: &'static str,
     disabled: bool,
     totp_pending: bool,
@@ -39,6 +44,16 @@ struct AccountsPage {
 }
 
 fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, notice: Option<String>) -> Response {
+    accounts_page_with_status(StatusCode::OK, state, session, link, notice)
+}
+
+fn accounts_page_with_status(
+    status: StatusCode,
+    state: &AppState,
+    session: &SessionView,
+    link: Option<String>,
+    notice: Option<String>,
+) -> Response {
     let accounts = state
         .store
         .accounts()
@@ -55,6 +70,7 @@ fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, 
                     desks.len()
                 })
                 .unwrap_or(0),
+            is_self: a.name == session.account,
             name: a.name.to_string(),
             role: a.role.as_str(),
             disabled: a.disabled,
@@ -70,7 +86,10 @@ fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, 
         .map(|i| (i.name.to_string(), i.role.as_str()))
         .collect();
     let unknown_today = state.store.unknown_sign_ins(state.clock.today()).unwrap_or(0);
-    render::page(&AccountsPage { nav: Some(Nav::of(session)), accounts, invitations, link, notice, unknown_today })
+    render::page_with_status(
+        status,
+        &AccountsPage { nav: Some(Nav::of(session)), accounts, invitations, link, notice, unknown_today },
+    )
 }
 
 pub async fn accounts(State(state): State<AppState>, Admin(session): Admin) -> Response {
@@ -127,7 +146,8 @@ pub async fn disable(
         Err(r) => return r,
     };
     let (admin, me, who) = (state.admin.clone(), session.account.clone(), name.clone());
-    let notice = |why| accounts_page(&state, &session, None, Some(why));
+    // Refused (one's own account): the page again, saying why, as a 422.
+    let notice = |why| accounts_page_with_status(StatusCode::UNPROCESSABLE_ENTITY, &state, &session, None, Some(why));
     match blocking_admin_or(move || admin.toggle_disabled(&me, &who), notice).await {
         Ok(disabled) => {
             let what = if disabled { "disabled and signed out everywhere" } else { "enabled again" };

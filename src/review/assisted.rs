@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::auth::extract::{SignedIn, csrf_refused};
-use crate::case::Intake;
+use crate::case::{Intake, names};
 use crate::i18n::{Lang, Tr};
 use crate::intake::form::{self, FormValues, Problems};
 use crate::intake::schema;

@@ -225,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         .route("/enrol-totp", get(enrol::totp_form).post(enrol::totp_confirm))
         .merge(web::health_routes())
         .merge(web::assets::routes())
+        .merge(web::assets::review_routes())
         .fallback(not_found)
         .layer(middleware::from_fn(same_origin_posts))
         .layer(middleware::from_fn(web::headers::review))

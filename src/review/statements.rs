@@ -19,9 +19,9 @@ use serde_json::Value;
 
 use crate::auth::extract::{SignedIn, Statement};
 use crate::case::StatementView;
-use crate::case::triage;
+use crate::case::{names, triage};
 use crate::i18n::{Lang, Tr};
-use crate::intake::schema::{ASSISTED, Kind, PARTS};
+use crate::intake::schema::{ASSISTED, COMMUNITIES, Kind, PARTS, ROLES};
 use crate::search;
 use crate::state::AppState;
 use crate::storage::DeskId;
@@ -97,12 +97,20 @@ impl ListQuery {
 /// One row of the list.
 struct Row {
     id: String,
+    /// The id's first characters, for the eye (the full id is its title).
+    short_id: String,
+    /// The narrative's first line, short (see `search::first_line`);
+    /// empty when there is no written narrative.
+    first_line: String,
+    /// Flagged as describing sexual violence: the first line waits behind
+    /// a content warning.
+    content_warning: bool,
     received: String,
-    state: String,
+    state: &'static str,
     priority: String,
-    flags: String,
+    flags: Vec<String>,
     language: String,
-    roles: String,
+    roles: Vec<String>,
     files: usize,
     channel: &'static str,
     unread: bool,
@@ -111,6 +119,15 @@ struct Row {
     screen: Option<(String, bool)>,
     /// A made-up example (`testimony demo`), badged as such.
     example: bool,
+}
+
+/// How many characters of a statement id the list shows. Ids are random,
+/// so eight hex digits tell a desk's statements apart at a glance; the
+/// full id is in the link and its title.
+pub const SHORT_ID: usize = 8;
+
+pub fn short_id(id: &str) -> String {
+    id.chars().take(SHORT_ID).collect()
 }
 
 #[derive(Template)]
@@ -134,6 +151,8 @@ struct ListPage {
     states: &'static [&'static str],
     priorities: &'static [&'static str],
     flags: &'static [&'static str],
+    roles: &'static [&'static str],
+    communities: &'static [&'static str],
 }
 
 pub async fn list(
@@ -182,13 +201,16 @@ pub async fn list(
         .entries
         .into_iter()
         .map(|e| Row {
+            short_id: short_id(&e.id),
             id: e.id,
+            content_warning: e.flags.iter().any(|f| f == "sexual_violence"),
+            first_line: e.first_line,
             received: e.received.to_string(),
-            state: e.state.to_string(),
+            state: e.state.code(),
             priority: e.priority,
-            flags: e.flags.join(", "),
+            flags: names::in_table_order(e.flags, &names::FLAGS),
             language: e.language,
-            roles: e.roles.join(", "),
+            roles: e.roles,
             files: e.files,
             channel: match e.channel {
                 crate::storage::Channel::Web => "web",
@@ -199,7 +221,10 @@ pub async fn list(
             screen: e.state.safety_screen_due(e.received, today).map(|due| (due.by.to_string(), due.overdue)),
         })
         .collect();
-    let counts = found.counts.into_iter().map(|(s, n)| (query.link(0, Some(&s)), n, s)).collect();
+    // In the workflow's order, as the state menu lists them.
+    let mut counts: Vec<(String, usize, String)> =
+        found.counts.into_iter().map(|(s, n)| (query.link(0, Some(&s)), n, s)).collect();
+    counts.sort_by_key(|(_, _, s)| triage::STATES.iter().position(|code| code == s));
     let desk_names = state.cases.desks_of(&session.reader()).into_iter().map(|(id, name)| (id.0, name)).collect();
     let building = (progress.done < progress.total).then_some((progress.done, progress.total));
     render::page(&ListPage {
@@ -219,6 +244,8 @@ pub async fn list(
         states: &triage::STATES,
         priorities: &triage::PRIORITIES,
         flags: &triage::FLAGS,
+        roles: ROLES.codes,
+        communities: COMMUNITIES.codes,
     })
 }
 
@@ -266,6 +293,7 @@ struct ThreadRow {
 struct StatementPage {
     nav: Option<Nav>,
     id: String,
+    short_id: String,
     received: String,
     state: String,
     /// As in the list: the day the safety screen is due, and whether past.
@@ -280,6 +308,8 @@ struct StatementPage {
     withdrawn: bool,
     history: Vec<super::audit_view::Shown>,
     triage: triage::Triage,
+    /// The triage's flags, weightiest first.
+    flags_set: Vec<String>,
     labels: String,
     corroborated_by: String,
     members: Vec<String>,
@@ -424,6 +454,7 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         nav: Some(Nav::of(&session)),
         history,
         labels: triage.labels.iter().cloned().collect::<Vec<_>>().join(" "),
+        flags_set: names::in_table_order(triage.flags.iter().cloned().collect(), &names::FLAGS),
         corroborated_by: triage.evaluation.corroborated_by.join(" "),
         triage,
         members,
@@ -447,6 +478,7 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         publication: &triage::PUBLICATION,
         withdrawn: record.state.is_final(),
         example: record.example,
+        short_id: short_id(&record.id),
         id: record.id.clone(),
         received: record.received.to_string(),
         state: record.state.to_string(),
