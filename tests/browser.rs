@@ -37,23 +37,22 @@ impl Drop for Driver {
 }
 
 fn driver() -> Option<Driver> {
-    let binary = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
+    let binary =
+        ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
     let Some(binary) = binary else {
         assert!(std::env::var_os("CI").is_none(), "CI must have chromium-driver installed (.ci/run installs it)");
         eprintln!("skipped: no chromedriver here (apt-get install chromium chromium-driver)");
         return None;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(binary)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child =
+        Command::new(binary).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Dropped (killed and waited for) on every path from here.
+    let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
     // Wait until it listens (counted polls, no clock).
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Driver { child, url: format!("http://127.0.0.1:{port}") });
+            return Some(driver);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -61,16 +60,18 @@ fn driver() -> Option<Driver> {
 }
 
 /// A browser as a witness in Tor Browser's safest mode has it: no
-/// JavaScript. At 390 px the page is emulated as a phone.
+/// JavaScript (and so driven by keyboard, see `press`). At 390 px the page
+/// is emulated as a phone; the window is tall, so each screenshot holds
+/// the whole page.
 async fn browser(driver: &Driver, width: u32) -> Client {
     let mut chrome = json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en"],
         "prefs": { "profile.managed_default_content_settings.javascript": 2 },
     });
     if width < 500 {
-        chrome["mobileEmulation"] = json!({ "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 1 } });
+        chrome["mobileEmulation"] = json!({ "deviceMetrics": { "width": width, "height": 3000, "pixelRatio": 1 } });
     } else {
-        chrome["args"].as_array_mut().unwrap().push(json!(format!("--window-size={width},900")));
+        chrome["args"].as_array_mut().unwrap().push(json!(format!("--window-size={width},3000")));
     }
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
@@ -94,6 +95,8 @@ fn screenshots() -> PathBuf {
 /// directly: fantoccini 0.22's screenshot call never returned here.
 async fn shot(driver: &Driver, client: &Client, name: &str, width: u32) {
     use base64::Engine;
+    // No page needs a script (and the CSP forbids any).
+    assert!(!client.source().await.unwrap().contains("<script"), "{name} has a script");
     let session = client.session_id().await.unwrap().expect("a session");
     let url = format!("{}/session/{session}/screenshot", driver.url);
     let answer: serde_json::Value = tokio::time::timeout(Duration::from_secs(30), async {
