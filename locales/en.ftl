@@ -2,6 +2,11 @@
 # Every other language's file has the same ids. Translations are drafts
 # until a native speaker from the community has reviewed them.
 
+# Shown on every page of a language not yet reviewed by a native speaker
+# (each translation carries its own; English is the source).
+draft-notice = This translation is a draft that has not yet been checked by a native speaker. You may write in any language you like.
+translation-status = source text (English)
+
 site-title = Testimony
 quick-exit = Leave this site quickly
 language-menu = Language

@@ -120,12 +120,21 @@ fn bundle(lang: Lang, source: &'static str) -> Bundle {
     bundle
 }
 
-/// The catalogues that exist. The languages issue adds the others.
-static CATALOGUES: LazyLock<HashMap<Lang, Bundle>> = LazyLock::new(|| {
-    let mut map = HashMap::new();
-    map.insert(Lang::En, bundle(Lang::En, include_str!("../locales/en.ftl")));
-    map
-});
+/// Every catalogue's text, compiled in. English is the source; every other
+/// one is a draft until a native speaker from the community has reviewed
+/// it (each file's header says how it was made), and its pages say so.
+pub const SOURCES: &[(Lang, &str)] = &[
+    (Lang::En, include_str!("../locales/en.ftl")),
+    (Lang::ZhHans, include_str!("../locales/zh-Hans.ftl")),
+    (Lang::ZhHant, include_str!("../locales/zh-Hant.ftl")),
+];
+
+/// Languages whose catalogue a native speaker from the community has
+/// reviewed. None yet: do not add one without that review.
+const REVIEWED: &[Lang] = &[Lang::En];
+
+static CATALOGUES: LazyLock<HashMap<Lang, Bundle>> =
+    LazyLock::new(|| SOURCES.iter().map(|(lang, source)| (*lang, bundle(*lang, source))).collect());
 
 /// The languages that have a catalogue, for the language menu.
 pub fn available() -> Vec<Lang> {
@@ -184,6 +193,12 @@ impl Tr {
         };
         let mut errors = vec![];
         bundle.format_pattern(pattern, args, &mut errors).into_owned()
+    }
+
+    /// Whether this page's language is an unreviewed draft: every witness
+    /// page then says so, in that language (`draft-notice`).
+    pub fn is_draft(&self) -> bool {
+        !REVIEWED.contains(&self.lang)
     }
 
     pub fn html_lang(&self) -> &'static str {

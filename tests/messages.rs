@@ -100,3 +100,81 @@ fn the_check_finds_ids_at_all() {
     assert!(ids_in_code().iter().any(|id| id == "e-too-long"));
     assert!(ids_in_code().iter().any(|id| id == "busy-title"));
 }
+
+/// Each message's id and the variables its pattern uses, sorted.
+fn messages(source: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+    fn vars(pattern: &Pattern<&str>, out: &mut Vec<String>) {
+        for element in &pattern.elements {
+            if let PatternElement::Placeable { expression } = element {
+                expression_vars(expression, out);
+            }
+        }
+    }
+    fn expression_vars(expression: &Expression<&str>, out: &mut Vec<String>) {
+        match expression {
+            Expression::Inline(InlineExpression::VariableReference { id }) => out.push(id.name.to_string()),
+            Expression::Inline(InlineExpression::Placeable { expression }) => expression_vars(expression, out),
+            Expression::Inline(_) => {}
+            Expression::Select { selector, variants } => {
+                if let InlineExpression::VariableReference { id } = selector {
+                    out.push(id.name.to_string());
+                }
+                for variant in variants {
+                    vars(&variant.value, out);
+                }
+            }
+        }
+    }
+    let resource = fluent_syntax::parser::parse(source).expect("every catalogue parses without errors");
+    let mut found = std::collections::BTreeMap::new();
+    for entry in resource.body {
+        if let Entry::Message(message) = entry {
+            let mut used = Vec::new();
+            if let Some(pattern) = &message.value {
+                vars(pattern, &mut used);
+            }
+            used.sort();
+            used.dedup();
+            found.insert(message.id.name.to_string(), used);
+        }
+    }
+    found
+}
+
+#[test]
+fn every_catalogue_has_every_id_with_the_same_variables() {
+    let english = messages(testimony::i18n::SOURCES[0].1);
+    let mut problems = Vec::new();
+    for (lang, source) in testimony::i18n::SOURCES {
+        let catalogue = messages(source);
+        let missing: Vec<&String> = english.keys().filter(|id| !catalogue.contains_key(*id)).collect();
+        let extra: Vec<&String> = catalogue.keys().filter(|id| !english.contains_key(*id)).collect();
+        if !missing.is_empty() {
+            problems.push(format!("{}: missing {missing:?}", lang.code()));
+        }
+        if !extra.is_empty() {
+            problems.push(format!("{}: not in en.ftl {extra:?}", lang.code()));
+        }
+        for (id, vars) in &english {
+            if let Some(theirs) = catalogue.get(id)
+                && theirs != vars
+            {
+                problems.push(format!("{}: {id} uses {theirs:?}, en.ftl {vars:?}", lang.code()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_translation_says_how_it_was_made_and_that_it_is_a_draft() {
+    for (lang, source) in &testimony::i18n::SOURCES[1..] {
+        let header: String = source.lines().take_while(|l| l.starts_with('#')).collect::<Vec<_>>().join("\n");
+        assert!(header.contains("AI model") && header.contains("NOT been reviewed"), "{}: {header}", lang.code());
+        let t = Tr::new(*lang);
+        assert!(t.is_draft(), "{} is not reviewed: its pages must say so", lang.code());
+        assert_ne!(t.t("draft-notice"), Tr::new(Lang::En).t("draft-notice"), "{} notice in its language", lang.code());
+    }
+    assert!(!Tr::new(Lang::En).is_draft());
+}
