@@ -127,6 +127,7 @@ pub const SOURCES: &[(Lang, &str)] = &[
     (Lang::En, include_str!("../locales/en.ftl")),
     (Lang::ZhHans, include_str!("../locales/zh-Hans.ftl")),
     (Lang::ZhHant, include_str!("../locales/zh-Hant.ftl")),
+    (Lang::Bo, include_str!("../locales/bo.ftl")),
 ];
 
 /// Languages whose catalogue a native speaker from the community has
