@@ -127,6 +127,9 @@ pub const SOURCES: &[(Lang, &str)] = &[
     (Lang::En, include_str!("../locales/en.ftl")),
     (Lang::ZhHans, include_str!("../locales/zh-Hans.ftl")),
     (Lang::ZhHant, include_str!("../locales/zh-Hant.ftl")),
+    (Lang::Ug, include_str!("../locales/ug.ftl")),
+    (Lang::KkCyrl, include_str!("../locales/kk-Cyrl.ftl")),
+    (Lang::KkArab, include_str!("../locales/kk-Arab.ftl")),
     (Lang::Bo, include_str!("../locales/bo.ftl")),
 ];
 
