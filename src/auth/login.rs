@@ -61,6 +61,12 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
     let password = Zeroizing::new(password);
     let typed = username.trim().to_lowercase();
     let auth = &state.auth;
+    // Below the disk floor nothing could be recorded: every name gets the
+    // same 503 before any derivation (else a right password would answer
+    // 503 and a wrong one 401, a password oracle).
+    if !state.store.has_room() {
+        return SignInOutcome::Unavailable;
+    }
     let name: Option<AccountName> = typed.parse().ok();
     let record: Option<AccountRecord> = match &name {
         Some(n) => match state.store.account(n) {
@@ -97,6 +103,9 @@ pub async fn sign_in(state: &AppState, username: &str, password: String, code: &
     };
     let keys = match derived {
         Ok(keys) => keys,
+        // While the whole queue is taken a real account gets 503: so does
+        // a name that is not one, or the answer would tell them apart.
+        Err(Busy) if record.is_none() && auth.pool.is_full() => return SignInOutcome::Unavailable,
         Err(Busy) if record.is_none() => {
             tokio::time::sleep(auth.pool.typical_derivation()).await;
             None

@@ -13,11 +13,11 @@ pub struct LoginPool {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
-    running: AtomicUsize,
-    peak: AtomicUsize,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
     /// About how long one derivation takes here, in microseconds (a moving
     /// average), so an attempt that is refused without one can take as long.
-    typical_micros: AtomicU64,
+    typical_micros: Arc<AtomicU64>,
 }
 
 /// The queue was full.
@@ -30,9 +30,9 @@ impl LoginPool {
             permits: Arc::new(Semaphore::new(workers.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting,
-            running: AtomicUsize::new(0),
-            peak: AtomicUsize::new(0),
-            typical_micros: AtomicU64::new(250_000),
+            running: Arc::new(AtomicUsize::new(0)),
+            peak: Arc::new(AtomicUsize::new(0)),
+            typical_micros: Arc::new(AtomicU64::new(250_000)),
         }
     }
 
@@ -54,6 +54,12 @@ impl LoginPool {
         self.run_within(self.max_waiting / 2, work).await
     }
 
+    /// Whether the whole queue is taken (a real account would be refused
+    /// with 503 now; an unknown name must then be answered alike).
+    pub fn is_full(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) >= self.max_waiting
+    }
+
     /// How long a derivation typically takes on this machine.
     pub fn typical_derivation(&self) -> Duration {
         Duration::from_micros(self.typical_micros.load(Ordering::Relaxed))
@@ -68,29 +74,38 @@ impl LoginPool {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(Busy);
         }
+        // Every count below is undone by a guard or inside the blocking
+        // task, never after an await: a caller that is dropped while it
+        // waits (a client that went away) leaves the counts right, and a
+        // derivation that has started keeps its worker until it ends.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let waiting = Waiting(&self.waiting);
         let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         let Ok(permit) = permit else { return Err(Busy) };
-        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
+        let (running, peak, typical) = (self.running.clone(), self.peak.clone(), self.typical_micros.clone());
         // Measures how long the work takes (a duration, not a time of day,
         // so the injected clock has nothing to say about it).
         #[allow(clippy::disallowed_methods)]
         let result = tokio::task::spawn_blocking(move || {
+            let _worker = permit;
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
             let started = std::time::Instant::now();
             let result = work();
-            (result, started.elapsed())
+            // A moving average over about the last eight derivations.
+            let took = started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+            let old = typical.load(Ordering::Relaxed);
+            typical.store(old - old / 8 + took / 8, Ordering::Relaxed);
+            running.fetch_sub(1, Ordering::SeqCst);
+            result
         })
         .await;
-        self.running.fetch_sub(1, Ordering::SeqCst);
-        let result = result.map(|(result, took)| {
-            // A moving average over about the last eight derivations.
-            let took = took.as_micros().min(u128::from(u64::MAX)) as u64;
-            let old = self.typical_micros.load(Ordering::Relaxed);
-            self.typical_micros.store(old - old / 8 + took / 8, Ordering::Relaxed);
-            result
-        });
-        drop(permit);
         result.map_err(|_| Busy)
     }
 

@@ -74,7 +74,9 @@ pub struct SignInThrottle {
 #[must_use]
 pub struct Attempt<'a> {
     throttle: &'a SignInThrottle,
-    name: String,
+    /// `None` for an unknown name not tracked by name (the table is full;
+    /// the shared budget still holds it).
+    name: Option<String>,
     pub check: Check,
     settled: bool,
 }
@@ -83,7 +85,9 @@ impl Attempt<'_> {
     /// The credentials were right: the name's count is cleared.
     pub fn succeeded(mut self) {
         self.settled = true;
-        self.throttle.names().remove(&self.name);
+        if let Some(name) = &self.name {
+            self.throttle.names().remove(name);
+        }
     }
 
     /// The credentials were wrong: the failure stays counted.
@@ -95,7 +99,8 @@ impl Attempt<'_> {
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         if !self.settled
-            && let Some(f) = self.throttle.names().get_mut(&self.name)
+            && let Some(name) = &self.name
+            && let Some(f) = self.throttle.names().get_mut(name)
         {
             f.count = f.count.saturating_sub(1);
         }
@@ -124,25 +129,35 @@ impl SignInThrottle {
     /// says how many seconds the name must wait.
     pub fn admit(&self, name: &str, known: bool) -> Result<Attempt<'_>, u64> {
         let now = self.clock.now().0;
-        {
+        // Names are keys of at most 64 characters (what the form accepts).
+        let name: String = name.chars().take(64).collect();
+        let tracked = {
             let mut names = self.names();
-            if names.len() >= MAX_NAMES && !names.contains_key(name) {
+            if names.len() >= MAX_NAMES && !names.contains_key(&name) {
                 names.retain(|_, f| now < f.last + wait_after(f.count).max(LOCK_SECONDS));
             }
-            let f = names.entry(name.to_string()).or_insert(Failures { count: 0, last: now });
-            let until = f.last + wait_after(f.count);
-            if now < until {
-                return Err(until - now);
+            // Still full (a flood of made-up names): those are not tracked
+            // one by one, only through their shared budget, so the table
+            // stays bounded and no request rescans it.
+            if names.len() >= MAX_NAMES && !names.contains_key(&name) && !known {
+                false
+            } else {
+                let f = names.entry(name.clone()).or_insert(Failures { count: 0, last: now });
+                let until = f.last + wait_after(f.count);
+                if now < until {
+                    return Err(until - now);
+                }
+                f.count += 1;
+                f.last = now;
+                true
             }
-            f.count += 1;
-            f.last = now;
-        }
+        };
         let check = if known || self.unknown.read().unwrap_or_else(|p| p.into_inner()).take("") {
             Check::Derive
         } else {
             Check::RefuseUnknown
         };
-        Ok(Attempt { throttle: self, name: name.to_string(), check, settled: false })
+        Ok(Attempt { throttle: self, name: tracked.then_some(name), check, settled: false })
     }
 }
 

@@ -301,11 +301,24 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
     };
     // The receipt comes first in the form, so the files can be sealed to
     // the case's own desk key as they stream.
-    let typed = match multipart.next_field().await {
-        Ok(Some(field)) if field.name() == Some("receipt") => match field.text().await {
-            Ok(text) if text.len() < 256 => zeroize::Zeroizing::new(text),
-            _ => return broken(t),
-        },
+    // Read in chunks and given up past 256 bytes (a receipt is 28 digits):
+    // never the whole of a field an attacker makes endless.
+    let idle = std::time::Duration::from_secs(limits.idle_timeout_secs);
+    let typed = match tokio::time::timeout(idle, multipart.next_field()).await {
+        Ok(Ok(Some(mut field))) if field.name() == Some("receipt") => {
+            let mut bytes = zeroize::Zeroizing::new(Vec::new());
+            loop {
+                match tokio::time::timeout(idle, field.chunk()).await {
+                    Ok(Ok(Some(chunk))) if bytes.len() + chunk.len() < 256 => bytes.extend_from_slice(&chunk),
+                    Ok(Ok(None)) => break,
+                    _ => return broken(t),
+                }
+            }
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => zeroize::Zeroizing::new(text),
+                Err(_) => return broken(t),
+            }
+        }
         _ => return broken(t),
     };
     let opened = {

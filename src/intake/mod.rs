@@ -67,6 +67,7 @@ impl IntakeState {
             upload_slots: crate::web::slots::Slots::new(
                 limits.max_concurrent_uploads,
                 std::time::Duration::from_secs(limits.slow_grace_secs),
+                limits.min_body_bytes_per_sec,
             ),
             limits,
             // A burst of 20 failed receipts, then one every 15 s (four a minute).

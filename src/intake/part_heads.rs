@@ -36,8 +36,14 @@ pub fn boundary_of(content_type: &str) -> Option<String> {
 enum State {
     /// Between boundaries (or before the first): searching for the next.
     Data { preamble: bool, seen: usize },
+    /// Just after a boundary: optional spaces, then the CRLF that ends the
+    /// boundary line (or `--`, the end). The parser reads this line before
+    /// it looks for a header block, so the block starts after it.
+    BoundaryLine { len: usize, prev: u8 },
     /// In a header block: counting until the blank line.
     Head { len: usize, last4: u32 },
+    /// After the closing boundary: the parser reads no further.
+    Done,
 }
 
 /// The scanner, apart from any body type so it can be tested (and fuzzed)
@@ -65,6 +71,20 @@ impl HeadGuard {
         let mut rest = chunk;
         while !rest.is_empty() {
             match &mut self.state {
+                State::Done => rest = &[],
+                State::BoundaryLine { len, prev } => {
+                    let b = rest[0];
+                    rest = &rest[1..];
+                    *len += 1;
+                    if *len > MAX_PART_HEAD {
+                        return Err(PART_HEAD_TOO_LONG);
+                    }
+                    match (*prev, b) {
+                        (b'-', b'-') => self.state = State::Done,
+                        (b'\r', b'\n') => self.state = State::Head { len: 0, last4: 0 },
+                        _ => *prev = b,
+                    }
+                }
                 State::Head { len, last4 } => {
                     let mut ended = None;
                     for (i, &b) in rest.iter().enumerate() {
@@ -100,7 +120,7 @@ impl HeadGuard {
                             // Consumed from `rest`: everything up to `after`,
                             // less what came from the carry.
                             rest = &rest[after.saturating_sub(carried).min(rest.len())..];
-                            self.state = State::Head { len: 0, last4: 0 };
+                            self.state = State::BoundaryLine { len: 0, prev: 0 };
                         }
                         None => {
                             *seen += rest.len();
@@ -225,6 +245,23 @@ mod tests {
         let mut short = b"a short preamble\r\n".to_vec();
         short.extend_from_slice(&body(&[("Content-Disposition: form-data; name=\"a\"", "b")]));
         assert!(passes(&short));
+    }
+
+    #[test]
+    fn a_part_without_headers_cannot_hide_a_long_block() {
+        // The parser reads the boundary line's CRLF, then looks for the
+        // blank line: "\r\n" and then kilobytes are all held as headers.
+        let mut b = b"--B0undary\r\n\r\n".to_vec();
+        b.extend(vec![b'x'; MAX_PART_HEAD + 10]);
+        assert!(!passes(&b));
+        // Padding after the boundary is bounded too.
+        let mut padded = b"--B0undary".to_vec();
+        padded.extend(vec![b' '; MAX_PART_HEAD + 10]);
+        assert!(!passes(&padded));
+        // And a body may end with its closing boundary and an epilogue.
+        let mut closed = body(&[("Content-Disposition: form-data; name=\"a\"", "b")]);
+        closed.extend(vec![b'e'; MAX_PART_HEAD * 2]);
+        assert!(passes(&closed));
     }
 
     #[test]

@@ -50,7 +50,16 @@ pub async fn submit(State(state): State<AppState>, form: Result<Form<LoginForm>,
         return page(StatusCode::BAD_REQUEST, Some("Fill in the username, password and code."), "");
     };
     let username: String = form.username.chars().take(64).collect();
-    match sign_in(&state, &form.username, form.password.clone(), &form.totp).await {
+    // On a task of its own: a client that goes away mid-attempt must not
+    // cancel it halfway (the login queue's counts, the throttle's verdict
+    // and the audit entry all finish as they would have).
+    let attempt = {
+        let (state, name, password, code) =
+            (state.clone(), username.clone(), form.password.clone(), form.totp.chars().take(16).collect::<String>());
+        tokio::spawn(async move { sign_in(&state, &name, password, &code).await })
+    };
+    let outcome = attempt.await.unwrap_or(SignInOutcome::Unavailable);
+    match outcome {
         SignInOutcome::SignedIn(token) => {
             let mut response = Redirect::to("/").into_response();
             // __Host-: Secure, Path=/, no Domain. Strict: never sent on a

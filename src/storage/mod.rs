@@ -639,6 +639,11 @@ impl Store {
         Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
     }
 
+    /// Whether a record could be written now (the disk is above the floor).
+    pub fn has_room(&self) -> bool {
+        self.room().is_ok()
+    }
+
     /// Refuses a write when the disk is below [`WRITE_FLOOR`]. Every method
     /// that writes records calls this first.
     fn room(&self) -> Result<(), StorageError> {

@@ -53,7 +53,8 @@ impl Default for ConnectionLimits {
 /// requests in flight finish (up to a grace period).
 pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimits, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
-    let slots = Slots::new(limits.max_connections, limits.grace);
+    let per_second = limits.min_rate.min_bytes / limits.min_rate.window.as_secs().max(1);
+    let slots = Slots::new(limits.max_connections, limits.grace, per_second);
     let rate = limits.min_rate;
     let router =
         router.layer(axum::middleware::map_request(move |request: Request| async move { rate.apply(request) }));

@@ -92,6 +92,16 @@ where
         // Nothing new: is a window over? (The timer wakes us when it is.)
         loop {
             ready!(this.deadline.as_mut().poll(cx));
+            let now = Instant::now();
+            if now > *this.window_start + this.rate.window * 2 {
+                // Nobody read the body for a while (the handler was busy,
+                // say sealing a file): that window says nothing about the
+                // client. Start a fresh one now instead of judging it.
+                *this.window_start = now;
+                *this.at_window_start = *this.received;
+                this.deadline.as_mut().reset(now + this.rate.window);
+                continue;
+            }
             if *this.received - *this.at_window_start < this.rate.min_bytes {
                 return Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::TimedOut, TOO_SLOW).into())));
             }
@@ -140,6 +150,22 @@ mod tests {
         let body = MinRateBody::new(trickle(Duration::from_secs(1), 2048, 300), rate);
         let bytes = body.collect().await.expect("not cut").to_bytes();
         assert_eq!(bytes.len(), 2048 * 300);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_that_stalls_does_not_get_the_client_cut() {
+        // Data is there all along, but the body is not read for three
+        // windows (the handler is busy): the next read must not fail.
+        let rate = MinRate::new(1024, Duration::from_secs(60));
+        let body = MinRateBody::new(trickle(Duration::from_millis(1), 4096, 100), rate);
+        let mut body = std::pin::pin!(body);
+        let first = futures_util::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await;
+        assert!(matches!(first, Some(Ok(_))));
+        tokio::time::advance(Duration::from_secs(200)).await;
+        for _ in 0..99 {
+            let next = futures_util::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await;
+            assert!(matches!(next, Some(Ok(_))), "cut after the reader stalled");
+        }
     }
 
     #[tokio::test(start_paused = true)]
