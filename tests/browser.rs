@@ -238,5 +238,32 @@ async fn a_witness_and_a_reviewer_go_through_it_in_a_browser_without_javascript(
         shot(&driver, &reviewer, "8-audit", width).await;
         reviewer.close().await.unwrap();
     }
+
+    // The witness's part again in Uyghur: right to left, and whole.
+    let ug = testimony::i18n::Tr::new(testimony::i18n::Lang::Ug);
+    for width in [390u32, 1280] {
+        let witness = browser(&driver, width).await;
+        witness.goto(&format!("{}/submit?lang=ug", server.public)).await.unwrap();
+        let page = wait_for(&witness, &ug.t("submit-title")).await;
+        assert!(page.contains(r#"<html lang="ug" dir="rtl">"#));
+        fits(&witness, width, "the Uyghur form").await;
+        shot(&driver, &witness, "ug-1-form", width).await;
+        type_into(&witness, "#i-statement", "ئۇلار بىزنى كېچىسى ئېلىپ كەتتى.\nئەتىگەندە يۆتكەلدۇق.").await;
+        tick(&witness, "#i-consent_store").await;
+        tick(&witness, r#"input[name="role"][value="witnessed_others"]"#).await;
+        activate(&witness, "form button[type=submit]").await;
+        wait_for(&witness, &ug.t("receipt-your-receipt")).await;
+        fits(&witness, width, "the Uyghur receipt").await;
+        shot(&driver, &witness, "ug-2-receipt", width).await;
+        let receipt_text = witness.find(Locator::Css("#receipt")).await.unwrap().text().await.unwrap();
+        let receipt: String = receipt_text.chars().filter(char::is_ascii_digit).collect();
+        witness.goto(&format!("{}/followup?lang=ug", server.public)).await.unwrap();
+        type_into(&witness, "#receipt", &receipt).await;
+        activate(&witness, "main form button[type=submit]").await;
+        wait_for(&witness, &ug.t("followup-state")).await;
+        fits(&witness, width, "the Uyghur follow-up page").await;
+        shot(&driver, &witness, "ug-3-followup", width).await;
+        witness.close().await.unwrap();
+    }
     server.stop().await;
 }
