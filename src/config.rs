@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The smallest disk reserve the config file may set (see `validate`).
+pub const MIN_DISK_RESERVE: u64 = 512 << 20;
+
 /// Every key of the config file, for `serve --help` (a test checks that
 /// each field of the structs below is listed here).
 pub const FILE_HELP: &str = "\
@@ -23,7 +26,8 @@ Config file keys (TOML; every key optional; unknown keys are refused):
   max_concurrent_uploads = 16         uploads at once; when all are taken,
                                       a new one takes the slowest's slot
   min_free_disk_bytes = 1073741824    below this free space new submissions
-                                      are turned away (reviewers keep working)
+                                      are turned away (reviewers keep working;
+                                      at least 512 MiB)
   idle_timeout_secs = 60              a body that sends nothing this long is cut
   min_body_bytes_per_sec = 1024       every body must keep this rate, averaged
   body_rate_window_secs = 60            over this window (408 otherwise)
@@ -216,6 +220,16 @@ impl ServeConfig {
         {
             return Err("[intake] max_files, max_concurrent_uploads, idle_timeout_secs, body_rate_window_secs and max_connections must be at least 1".into());
         }
+        // Uploads look at the free space every 8 MiB and stop below half the
+        // reserve; the records' own floor is 16 MiB. A smaller reserve would
+        // let sixteen uploads between two checks reach a full disk.
+        if intake.min_free_disk_bytes < MIN_DISK_RESERVE {
+            return Err(format!(
+                "[intake] min_free_disk_bytes must be at least {} MiB (it is {} bytes)",
+                MIN_DISK_RESERVE >> 20,
+                intake.min_free_disk_bytes
+            ));
+        }
         let sessions = file.sessions.unwrap_or_default();
         if sessions.idle_minutes == 0
             || sessions.absolute_hours == 0
@@ -232,6 +246,13 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disk_reserve_too_small_to_protect_the_records_is_refused() {
+        let file = load_str("[intake]\nmin_free_disk_bytes = 1000\n").unwrap();
+        let err = ServeConfig::resolve(flags("127.0.0.1:1", "127.0.0.1:2"), file).unwrap_err();
+        assert!(err.contains("min_free_disk_bytes must be at least 512 MiB"), "{err}");
+    }
 
     #[test]
     fn serve_help_lists_every_key_of_the_file_with_its_default() {
