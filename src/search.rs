@@ -430,8 +430,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_older_copy_never_replaces_a_newer_one() {
+    /// An index holding one empty desk, `d`.
+    fn index_with_one_desk() -> (SearchIndex, DeskId) {
         let index = SearchIndex::default();
         let desk = DeskId("d".into());
         index.desks.write().unwrap().insert(
@@ -443,6 +443,12 @@ mod tests {
                 done: Arc::new(AtomicUsize::new(0)),
             },
         );
+        (index, desk)
+    }
+
+    #[test]
+    fn an_older_copy_never_replaces_a_newer_one() {
+        let (index, desk) = index_with_one_desk();
         // The change feed delivers version 3; a build that read version 2
         // before the change inserts it afterwards.
         index.insert(&desk, vec![entry(3, WorkflowState::InReview)]);
@@ -455,17 +461,7 @@ mod tests {
 
     #[test]
     fn the_screen_filter_finds_overdue_statements_oldest_first() {
-        let index = SearchIndex::default();
-        let desk = DeskId("d".into());
-        index.desks.write().unwrap().insert(
-            desk.clone(),
-            DeskIndex {
-                keys: vec![],
-                entries: HashMap::new(),
-                total: Arc::new(AtomicUsize::new(0)),
-                done: Arc::new(AtomicUsize::new(0)),
-            },
-        );
+        let (index, desk) = index_with_one_desk();
         let today = Day::from_civil(2026, 12, 10).unwrap();
         let at = |id: &str, days_ago: i64, state: WorkflowState| Entry {
             id: id.into(),

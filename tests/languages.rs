@@ -73,8 +73,7 @@ async fn every_witness_page_speaks_its_language_whole() {
             .await
             .unwrap();
         check(&receipt_page, lang, "the receipt");
-        let shown = receipt_page.split(r#"id="receipt" dir="ltr"><bdi>"#).nth(1).unwrap();
-        let receipt: String = shown[..shown.find('<').unwrap()].chars().filter(char::is_ascii_digit).collect();
+        let receipt = receipt_in(&receipt_page);
         let case = http()
             .post(format!("{base}/followup?lang={code}"))
             .form(&[("receipt", receipt.as_str())])

@@ -119,10 +119,7 @@ async fn the_receipt_page_offers_files_next_with_one_thing_to_keep() {
     let response = http().post(format!("{}/submit?lang=en", server.public)).multipart(form).send().await.unwrap();
     assert_eq!(response.status(), 200, "ticking 'files on the next page' is enough to send");
     let html = response.text().await.unwrap();
-    let receipt: String = between(&html, r#"<p class="receipt" id="receipt" dir="ltr"><bdi>"#, "<")
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let receipt = receipt_in(&html);
     assert!(!html.contains("Reference"), "no second id beside the receipt");
     assert!(html.contains(" bytes") || html.contains(" KB"), "sizes in words");
     let add = between(&html, r#"<form method="post" action="/followup/files?lang=en""#, "</form>");

@@ -118,16 +118,24 @@ fn broken(t: Tr) -> Response {
     message_page(t, StatusCode::BAD_REQUEST, "broken-title", t.t("broken-text"), "/followup")
 }
 
-fn failed(t: Tr, e: impl std::fmt::Display + 'static) -> Response {
-    // A full disk is the witness's to know about (come back later), not a
-    // fault of ours to log.
-    if let Some(crate::case::CaseError::DiskFull) = (&e as &dyn std::any::Any).downcast_ref::<crate::case::CaseError>()
-    {
-        let limits = crate::config::IntakeLimits::default();
-        return super::submit::refusal_page(t, super::submit::Refusal::DiskLow, &limits);
+fn failed(t: Tr, e: CaseError) -> Response {
+    match e {
+        // A full disk is the witness's to know about (come back later), not
+        // a fault of ours to log.
+        CaseError::DiskFull => {
+            let limits = crate::config::IntakeLimits::default();
+            super::submit::refusal_page(t, super::submit::Refusal::DiskLow, &limits)
+        }
+        e => {
+            tracing::error!(error = %e, "a follow-up action failed");
+            message_page(t, StatusCode::INTERNAL_SERVER_ERROR, "failed-title", t.t("failed-text"), "/followup")
+        }
     }
-    tracing::error!(error = %e, "a follow-up action failed");
-    message_page(t, StatusCode::INTERNAL_SERVER_ERROR, "failed-title", t.t("failed-text"), "/followup")
+}
+
+/// A blocking task that panicked: a failure like any other.
+fn crashed(t: Tr, e: tokio::task::JoinError) -> Response {
+    failed(t, CaseError::Failed(e.to_string()))
 }
 
 #[derive(Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -233,7 +241,7 @@ async fn with_case(
         Err(e) => failed(t, e),
     })
     .await;
-    done.unwrap_or_else(|e| failed(t, e))
+    done.unwrap_or_else(|e| crashed(t, e))
 }
 
 fn typed(receipt: &str) -> zeroize::Zeroizing<String> {
@@ -330,7 +338,7 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
         Ok(Ok(Access::Open { case, receipt })) => (case, receipt),
         Ok(Ok(other)) => return refused(t, &other, &typed),
         Ok(Err(e)) => return failed(t, e),
-        Err(e) => return failed(t, e),
+        Err(e) => return crashed(t, e),
     };
     if case.is_withdrawn() {
         return case_page(t, &case, &receipt, None);
@@ -358,7 +366,7 @@ pub async fn add_files(State(state): State<AppState>, WitnessLang(t): WitnessLan
     match done {
         Ok((_, Ok(added))) => addition_page(t, &receipt, &added),
         Ok((_, Err(e))) => failed(t, e),
-        Err(e) => failed(t, e),
+        Err(e) => crashed(t, e),
     }
 }
 

@@ -51,7 +51,6 @@ fn form_page(
     values: &FormValues,
     problems: &Problems,
     choose_again: Vec<String>,
-    state: &IntakeState,
 ) -> Response {
     let action = format!("/submit?lang={}", t.html_lang());
     form_page_for(
@@ -60,7 +59,6 @@ fn form_page(
         values,
         problems,
         choose_again,
-        state,
         FormTarget { action, csrf: None, assisted: false, notice: None },
     )
 }
@@ -81,7 +79,6 @@ pub(crate) fn form_page_for(
     values: &FormValues,
     problems: &Problems,
     choose_again: Vec<String>,
-    state: &IntakeState,
     target: FormTarget<'_>,
 ) -> Response {
     let mut parts: Vec<&'static Part> = Vec::new();
@@ -99,12 +96,11 @@ pub(crate) fn form_page_for(
         assisted: target.assisted,
         notice: target.notice,
     };
-    let _ = state;
     render::page_with_status(status, &page)
 }
 
-pub async fn form(State(state): State<AppState>, WitnessLang(t): WitnessLang) -> Response {
-    form_page(t, StatusCode::OK, &FormValues::default(), &Problems::default(), vec![], &state.intake)
+pub async fn form(WitnessLang(t): WitnessLang) -> Response {
+    form_page(t, StatusCode::OK, &FormValues::default(), &Problems::default(), vec![])
 }
 
 /// Why a request was turned away before it was complete.
@@ -152,7 +148,7 @@ fn refused_form(t: Tr, cut: Cut, state: &IntakeState) -> Response {
     let action = format!("/submit?lang={}", t.html_lang());
     let notice = Some(format!("{message} {}", t.t("notice-kept-typed")));
     let target = FormTarget { action, csrf: None, assisted: false, notice };
-    let page = form_page_for(t, status, &cut.values, &Problems::default(), cut.file_names, state, target);
+    let page = form_page_for(t, status, &cut.values, &Problems::default(), cut.file_names, target);
     close_if_unread(page)
 }
 
@@ -452,14 +448,7 @@ pub async fn submit(State(state): State<AppState>, WitnessLang(t): WitnessLang, 
     if !problems.is_empty() {
         // The files were sealed but are dropped here (deleted); the witness
         // is told which ones to choose again.
-        return form_page(
-            t,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &received.values,
-            &problems,
-            received.file_names,
-            &state.intake,
-        );
+        return form_page(t, StatusCode::UNPROCESSABLE_ENTITY, &received.values, &problems, received.file_names);
     }
     let cases = state.cases.clone();
     let statement = received.into_statement(t.lang.code(), state.clock.today());

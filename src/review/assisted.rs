@@ -23,18 +23,10 @@ use super::{Nav, blocking};
 
 const ACTION: &str = "/assisted";
 
-pub async fn form(State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
+pub async fn form(SignedIn(session): SignedIn) -> Response {
     let t = Tr::new(Lang::En);
     let target = FormTarget { action: ACTION.into(), csrf: Some(&session.csrf), assisted: true, notice: None };
-    submit::form_page_for(
-        t,
-        StatusCode::OK,
-        &FormValues::default(),
-        &Problems::default(),
-        vec![],
-        &state.intake,
-        target,
-    )
+    submit::form_page_for(t, StatusCode::OK, &FormValues::default(), &Problems::default(), vec![], target)
 }
 
 pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, request: Request) -> Response {
@@ -83,7 +75,6 @@ pub async fn submit(State(state): State<AppState>, SignedIn(session): SignedIn, 
             &received.values,
             &problems,
             received.file_names,
-            &state.intake,
             target,
         );
     }

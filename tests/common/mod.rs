@@ -360,6 +360,12 @@ impl Reviewer {
     }
 }
 
+/// The receipt's 28 digits on a receipt page (shown in groups of four).
+pub fn receipt_in(html: &str) -> String {
+    let shown = html.split(r#"id="receipt" dir="ltr"><bdi>"#).nth(1).expect("a receipt on the page");
+    shown[..shown.find('<').unwrap()].chars().filter(char::is_ascii_digit).collect()
+}
+
 pub fn secret_of(stdout_text: &str) -> String {
     stdout_text.lines().find_map(|l| l.strip_prefix("totp-secret: ")).unwrap().to_string()
 }
