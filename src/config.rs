@@ -19,6 +19,10 @@ Config file keys (TOML; every key optional; unknown keys are refused):
   listen = \"127.0.0.1:8080\"           the public (witness) listener
   review_listen = \"127.0.0.1:8081\"    the review listener
   allow_non_loopback = false          allow addresses other than loopback
+  fonts_dir = \"/usr/share/fonts/truetype/noto\"
+                                      where the Arabic-script and Tibetan
+                                      fonts served to witnesses are read from
+                                      (Debian's fonts-noto-core)
 
   [intake]                            the public listener's limits
   max_submission_bytes = 1073741824   all files and fields of one submission
@@ -58,6 +62,8 @@ pub struct ConfigFile {
     pub intake: Option<IntakeLimits>,
     /// Reviewer sessions.
     pub sessions: Option<SessionSettings>,
+    /// Where the fonts served to witnesses are read from.
+    pub fonts_dir: Option<PathBuf>,
 }
 
 /// How long a reviewer's session lasts.
@@ -184,6 +190,7 @@ pub struct ServeConfig {
     pub review_listen: SocketAddr,
     pub intake: IntakeLimits,
     pub sessions: SessionSettings,
+    pub fonts_dir: PathBuf,
 }
 
 impl ServeConfig {
@@ -239,7 +246,8 @@ impl ServeConfig {
                 "[sessions] idle_minutes and absolute_hours must be at least 1, idle no longer than absolute".into()
             );
         }
-        Ok(ServeConfig { data, listen, review_listen, intake, sessions })
+        let fonts_dir = crate::web::fonts::dir_or_default(file.fonts_dir);
+        Ok(ServeConfig { data, listen, review_listen, intake, sessions, fonts_dir })
     }
 }
 

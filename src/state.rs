@@ -14,6 +14,7 @@ use crate::config::IntakeLimits;
 use crate::intake::IntakeState;
 use crate::search::SearchIndex;
 use crate::storage::{ChangeFeed, Store};
+use crate::web::fonts::WebFonts;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +28,9 @@ pub struct AppState {
     pub cases: Cases,
     /// Accounts, desks and partners (no HTTP in it).
     pub admin: Administration,
+    /// The fonts both listeners serve (the system's, unless `serve` was
+    /// given a `fonts_dir`).
+    pub fonts: Arc<WebFonts>,
 }
 
 impl AppState {
@@ -73,6 +77,7 @@ impl AppState {
             intake,
             auth,
             search,
+            fonts: WebFonts::system(),
         }
     }
 

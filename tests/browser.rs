@@ -37,6 +37,11 @@ impl Drop for Driver {
 }
 
 fn driver() -> Option<Driver> {
+    driver_with_fonts(None)
+}
+
+/// A chromedriver whose browsers see only the fonts `fontconfig` names.
+fn driver_with_fonts(fontconfig: Option<&Path>) -> Option<Driver> {
     let binary =
         ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).exists());
     let Some(binary) = binary else {
@@ -45,8 +50,12 @@ fn driver() -> Option<Driver> {
         return None;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child =
-        Command::new(binary).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut command = Command::new(binary);
+    command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
+    if let Some(file) = fontconfig {
+        command.env("FONTCONFIG_FILE", file);
+    }
+    let child = command.spawn().unwrap();
     // Dropped (killed and waited for) on every path from here.
     let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
     // Wait until it listens (counted polls, no clock).
@@ -81,6 +90,8 @@ async fn browser(driver: &Driver, width: u32) -> Client {
     // without scripts has.
     caps.insert("pageLoadStrategy".into(), json!("eager"));
     caps.insert("goog:chromeOptions".into(), chrome);
+    // The network log, to see which fonts a page made the browser fetch.
+    caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a browser session")
 }
@@ -264,6 +275,105 @@ async fn a_witness_and_a_reviewer_go_through_it_in_a_browser_without_javascript(
         fits(&witness, width, "the Uyghur follow-up page").await;
         shot(&driver, &witness, "ug-3-followup", width).await;
         witness.close().await.unwrap();
+    }
+    server.stop().await;
+}
+
+/// The URLs (with their status) the browser fetched since the last call,
+/// from chromedriver's performance log.
+async fn fetched(driver: &Driver, client: &Client) -> Vec<(String, u64)> {
+    let session = client.session_id().await.unwrap().expect("a session");
+    let url = format!("{}/session/{session}/se/log", driver.url);
+    let body = json!({ "type": "performance" }).to_string();
+    let reply = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    let mut seen = Vec::new();
+    for entry in answer["value"].as_array().expect("a log") {
+        let message: serde_json::Value = serde_json::from_str(entry["message"].as_str().unwrap()).unwrap();
+        if message["message"]["method"] == "Network.responseReceived" {
+            let response = &message["message"]["params"]["response"];
+            seen.push((response["url"].as_str().unwrap().to_string(), response["status"].as_u64().unwrap_or(0)));
+        }
+    }
+    seen
+}
+
+/// A fontconfig that knows Liberation alone (Latin, Greek, Cyrillic): a
+/// machine with no font for Arabic script or Tibetan. Chromium's own
+/// fallback finds nothing else, so whatever these pages show in those
+/// scripts comes from the fonts the server served.
+fn latin_only_fontconfig(dir: &Path) -> PathBuf {
+    let fonts = ["/usr/share/fonts/truetype/liberation", "/usr/share/fonts/truetype/liberation2"]
+        .into_iter()
+        .filter(|d| Path::new(d).is_dir())
+        .map(|d| format!("<dir>{d}</dir>"))
+        .collect::<String>();
+    let file = dir.join("fonts.conf");
+    std::fs::write(
+        &file,
+        format!(
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n<fontconfig>{fonts}<cachedir>{}</cachedir></fontconfig>\n",
+            dir.join("cache").display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uyghur_and_tibetan_read_on_a_machine_without_their_fonts() {
+    use testimony::i18n::{Lang, Tr};
+    let fonts_dir = Path::new(testimony::web::fonts::DEFAULT_DIR);
+    if !fonts_dir.join(testimony::web::fonts::FACES[1].file).exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI must have fonts-noto-core installed (.ci/run installs it)");
+        eprintln!("skipped: no fonts-noto-core here");
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let Some(driver) = driver_with_fonts(Some(&latin_only_fontconfig(scratch.path()))) else { return };
+    let site = Site::new();
+    let server = InProcess::start(&site, Arc::new(ManualClock::at(Timestamp(T0))), IntakeLimits::default()).await;
+
+    let tibetan_statement = "ང་ཚོ་མཚན་མོ་ཁྲིད་སོང་། སྔ་དྲོ་གནས་སྤོ་བྱས།";
+    for (lang, face, statement) in [
+        (Lang::Ug, "arabic", "ئۇلار بىزنى كېچىسى ئېلىپ كەتتى."),
+        (Lang::KkArab, "arabic", "ولار ٴبىزدى تۇندە الىپ كەتتى."),
+        (Lang::Bo, "tibetan", tibetan_statement),
+    ] {
+        let t = Tr::new(lang);
+        let code = lang.code();
+        for width in [390u32, 1280] {
+            let witness = browser(&driver, width).await;
+            witness.goto(&format!("{}/submit?lang={code}", server.public)).await.unwrap();
+            wait_for(&witness, &t.t("submit-title")).await;
+            fits(&witness, width, &format!("the {code} form")).await;
+            shot(&driver, &witness, &format!("fonts-{code}-1-form"), width).await;
+            let font = format!("{}/static/fonts/{face}.ttf", server.public);
+            let seen = fetched(&driver, &witness).await;
+            assert!(
+                seen.iter().any(|(url, status)| *url == font && *status == 200),
+                "{code}: {font} not fetched: {seen:?}"
+            );
+            assert!(seen.iter().all(|(url, _)| url.starts_with(&server.public)), "{code}: another host: {seen:?}");
+
+            type_into(&witness, "#i-statement", statement).await;
+            tick(&witness, "#i-consent_store").await;
+            tick(&witness, r#"input[name="role"][value="witnessed_others"]"#).await;
+            activate(&witness, "form button[type=submit]").await;
+            wait_for(&witness, &t.t("receipt-your-receipt")).await;
+            fits(&witness, width, &format!("the {code} receipt")).await;
+            shot(&driver, &witness, &format!("fonts-{code}-2-receipt"), width).await;
+            witness.close().await.unwrap();
+        }
     }
     server.stop().await;
 }

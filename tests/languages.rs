@@ -87,3 +87,75 @@ async fn every_witness_page_speaks_its_language_whole() {
     }
     server.stop().await;
 }
+
+/// The system's copy of a face, or None where fonts-noto-core is not
+/// installed (CI installs it, and must not skip).
+fn system_font(file: &str) -> Option<Vec<u8>> {
+    let path = std::path::Path::new(testimony::web::fonts::DEFAULT_DIR).join(file);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            assert!(std::env::var_os("CI").is_none(), "CI must have fonts-noto-core installed (.ci/run installs it)");
+            eprintln!("skipped: no {} here (apt-get install fonts-noto-core)", path.display());
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_listeners_serve_the_arabic_script_and_tibetan_fonts_themselves() {
+    use testimony::web::fonts::FACES;
+    let site = Site::new();
+    let server =
+        InProcess::start(&site, Arc::new(ManualClock::at(Timestamp(1_795_950_000))), IntakeLimits::default()).await;
+    for face in FACES {
+        let Some(expected) = system_font(face.file) else { return };
+        for base in [&server.public, &server.review] {
+            let response = http().get(format!("{base}/static/fonts/{}.ttf", face.name)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{base} {}", face.name);
+            assert_eq!(response.headers()["content-type"], "font/ttf");
+            let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+            assert!(csp.contains("font-src 'self'"), "{csp}");
+            assert_eq!(response.bytes().await.unwrap().as_ref(), &expected[..], "{}", face.name);
+        }
+    }
+    for path in ["/static/fonts/other.ttf", "/static/fonts/..%2Fstyle.css", "/static/fonts/arabic"] {
+        assert_eq!(http().get(format!("{}{path}", server.public)).send().await.unwrap().status(), 404, "{path}");
+    }
+
+    // Both stylesheets declare each face with the range of its script, read
+    // from this server and nowhere else, and name it in their font stacks.
+    for (base, sheet) in [(&server.public, "style.css"), (&server.review, "review.css")] {
+        let css = http().get(format!("{base}/static/{sheet}")).send().await.unwrap().text().await.unwrap();
+        for face in FACES {
+            let url = format!("url(\"/static/fonts/{}.ttf\")", face.name);
+            let rule =
+                css.split("@font-face").find(|rule| rule.contains(&url)).unwrap_or_else(|| panic!("{sheet}: {url}"));
+            assert!(rule.contains("unicode-range: U+"), "{sheet}: {} has no unicode-range", face.name);
+        }
+        assert_eq!(css.matches("url(").count(), FACES.len(), "{sheet} loads nothing else");
+        assert!(css.contains("\"Testimony Arabic\"") && css.contains("\"Testimony Tibetan\""));
+    }
+    let css = testimony::web::assets::STYLE;
+    let tibetan = css.split(":lang(bo) {").nth(1).unwrap();
+    assert!(tibetan.split('}').next().unwrap().contains("line-height: 1.9"), "Tibetan needs room for its stacks");
+    server.stop().await;
+}
+
+#[test]
+fn a_server_without_the_fonts_says_how_to_get_them_and_serves_the_pages_anyway() {
+    let site = Site::new();
+    let empty = tempfile::tempdir().unwrap();
+    let config = site.file("testimony.toml", format!("fonts_dir = \"{}\"\n", empty.path().display()).as_bytes());
+    let server = site.serve(&["--config", config.to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let font = http().get(format!("{}/static/fonts/tibetan.ttf", server.public)).send().await.unwrap();
+        assert_eq!(font.status(), 404);
+        let form = http().get(format!("{}/submit?lang=bo", server.public)).send().await.unwrap();
+        assert_eq!(form.status(), 200);
+    });
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("fonts-noto-core") && log.contains("Tibetan"), "{log}");
+}

@@ -43,6 +43,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         let created = initialize(&data, &admin, &password, &recovery, Arc::new(SystemClock))?;
         let store = Store::open(&data).map_err(|e| e.to_string())?;
         let state = AppState::new(store, Arc::new(SystemClock), crate::config::IntakeLimits::default())?;
+        state.fonts.report();
         let seeded = examples::seed(&state, &admin, &recovery).await?;
         let listeners = bind_or_any(args.listen, args.review_listen).await?;
         println!();

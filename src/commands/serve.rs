@@ -7,6 +7,7 @@ use crate::clock::SystemClock;
 use crate::config::{ConfigFile, ServeConfig, ServeFlags};
 use crate::server::{self, AppState, Listeners};
 use crate::storage::Store;
+use crate::web::fonts::WebFonts;
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
     let file = match &args.config {
@@ -26,8 +27,11 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let listeners = Listeners::bind(config.listen, config.review_listen).await?;
         let stop = server::termination_signal()?;
         announce(&listeners)?;
-        let state =
+        let mut state =
             AppState::with_sessions(store, Arc::new(SystemClock), config.intake.clone(), config.sessions.lifetimes())?;
+        let fonts = WebFonts::load(&config.fonts_dir);
+        fonts.report();
+        state.fonts = Arc::new(fonts);
         server::run(state, listeners, stop).await
     })
 }

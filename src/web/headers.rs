@@ -2,7 +2,7 @@
 //! listeners. Handlers cannot forget them and cannot weaken them: the layer
 //! overwrites whatever a handler set.
 //!
-//! - CSP: nothing loads but our own stylesheet and images; no script at all
+//! - CSP: nothing loads but our own stylesheet, images and fonts; no script at all
 //!   (the product works without JavaScript); forms post only to us; no
 //!   framing; no `<base>` tricks.
 //! - No referrer ever leaves (an onion address or a case id in a URL must
@@ -14,7 +14,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
 
 const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod connections;
+pub mod fonts;
 pub mod headers;
 pub mod min_rate;
 pub mod render;
