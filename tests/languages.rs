@@ -12,6 +12,7 @@ use reqwest::multipart::Form;
 use testimony::clock::{ManualClock, Timestamp};
 use testimony::config::IntakeLimits;
 use testimony::i18n::{Lang, Tr};
+use testimony::storage::StatementRecords;
 
 /// The English sentences a translated page must not show: every one-line
 /// message of four words or more, without placeables, whose translation
@@ -158,4 +159,101 @@ fn a_server_without_the_fonts_says_how_to_get_them_and_serves_the_pages_anyway()
     let (status, log) = server.stop();
     assert!(status.success(), "{log}");
     assert!(log.contains("fonts-noto-core") && log.contains("Tibetan"), "{log}");
+}
+
+/// The narrative as the reviewer's statement page shows it.
+fn narrative_on(page: &str) -> &str {
+    let start = page.find("<div class=\"narrative witness-text\" dir=\"auto\">").expect("a narrative") + 47;
+    &page[start..start + page[start..].find("</div>").unwrap()]
+}
+
+/// (form language, statement): each in NFC, with what scripts make hard
+/// (Tibetan stacks, a zero-width non-joiner, a character outside the
+/// Basic Multilingual Plane, lines).
+const STATEMENTS: [(&str, &str); 7] = [
+    ("ug", "ئۇلار بىزنى كېچىسى ئېلىپ كەتتى.\nئۈرۈمچىدىكى لاگېردا ئۈچ يىل تۇردۇم؛ دوختۇر\u{200C}خانىغا ئاپارمىدى."),
+    ("en", "Men Ürümchidiki lagérda üch yil turdum. (Written in Uyghur Latin letters.)"),
+    ("zh-Hant", "他們在夜裡把我們帶走。\n我在烏魯木齊的醫院見到了張先生（𠮷）。"),
+    ("zh-Hans", "他们把我们带到医院，后来又送到看守所。"),
+    ("kk-Arab", "ولار ٴبىزدى تۇندە الىپ كەتتى.\nاۋرۋحاناعا اپاردى، ٴبىراق ەم جوق."),
+    ("kk-Cyrl", "Бізді аурухана арқылы лагерьге апарды."),
+    ("bo", "ང་ཚོ་མཚན་མོ་ཁྲིད་སོང་།\nལྷ་སའི་བཙོན་ཁང་དུ་ལོ་གསུམ་བསྡད། སྨན་ཁང་དུ་མ་ཁྲིད།"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_in_every_script_come_back_byte_identical_and_are_found_from_the_others() {
+    let site = Site::new();
+    let secret = secret_of(&site.init_stdout);
+    let clock = Arc::new(ManualClock::at(Timestamp(1_795_950_000)));
+    let server = InProcess::start(&site, clock.clone(), IntakeLimits::default()).await;
+    for (lang, statement) in STATEMENTS {
+        let form = Form::new().text("role", "detained_self").text("consent_store", "yes").text("statement", statement);
+        let response =
+            http().post(format!("{}/submit?lang={lang}", server.public)).multipart(form).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{lang}");
+    }
+    let ada = Reviewer::sign_in(&server, &site, "ada", &secret, &clock).await;
+
+    // Each statement's page shows it byte for byte.
+    let list = ada.get("/").await.text().await.unwrap();
+    assert!(list.contains("7 statements"), "{list}");
+    let ids: Vec<String> = server.state.store.submissions().map(|r| r.unwrap().id).collect();
+    let mut shown = Vec::new();
+    for id in &ids {
+        let page = ada.get(&format!("/submissions/{id}")).await.text().await.unwrap();
+        shown.push((id.clone(), narrative_on(&page).to_string()));
+    }
+    for (lang, statement) in STATEMENTS {
+        assert!(shown.iter().any(|(_, text)| text.as_bytes() == statement.as_bytes()), "{lang} is not shown as sent");
+    }
+
+    // Search finds each from the other script, both ways; `q` is what a
+    // reviewer types, `langs` the statements it must find (and no others).
+    let cases: [(&str, &[&str]); 12] = [
+        ("lagér", &["ug", "en"]),
+        ("لاگېر", &["ug", "en"]),
+        ("Ürümchi", &["ug", "en"]),
+        ("醫院", &["zh-Hant", "zh-Hans"]),
+        ("医院", &["zh-Hant", "zh-Hans"]),
+        ("乌鲁木齐", &["zh-Hant"]),
+        ("看守所", &["zh-Hans"]),
+        ("аурухана", &["kk-Arab", "kk-Cyrl"]),
+        ("اۋرۋحانا", &["kk-Arab", "kk-Cyrl"]),
+        ("апарды", &["kk-Arab", "kk-Cyrl"]),
+        ("ལྷ་ས", &["bo"]),
+        ("تېلېفون", &[]),
+    ];
+    for (q, langs) in cases {
+        let page = ada.client.get(format!("{}/", ada.base)).query(&[("q", q)]).header("Cookie", &ada.cookie);
+        let page = page.send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("{} statements", langs.len())), "{q}: {page}");
+        for (lang, statement) in STATEMENTS {
+            let first = statement.lines().next().unwrap();
+            let first: String = first.chars().take(testimony::search::FIRST_LINE_CHARS).collect();
+            assert_eq!(page.contains(first.trim_end()), langs.contains(&lang), "{q} and the {lang} statement");
+        }
+    }
+
+    // And `export` writes each byte for byte, while the server runs.
+    let out = site.root.path().join("export");
+    let done = run(&[
+        "export",
+        "--data",
+        site.data_arg(),
+        "--recovery-key",
+        site.recovery_key.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    let mut exported = Vec::new();
+    for case in std::fs::read_dir(&out).unwrap() {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(case.unwrap().path().join("statement.json")).unwrap()).unwrap();
+        exported.push(doc["statement"]["fields"]["statement"].as_str().unwrap().to_string());
+    }
+    for (lang, statement) in STATEMENTS {
+        assert!(exported.iter().any(|text| text.as_bytes() == statement.as_bytes()), "{lang} is not exported as sent");
+    }
+    server.stop().await;
 }
