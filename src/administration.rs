@@ -13,18 +13,19 @@ use crate::auth::AuthState;
 use crate::clock::Clock;
 use crate::crypto::{self, DeskIdentity, KdfParams, PersonalKeys, Recipient, Salt, random_hex_id};
 use crate::custody;
+use crate::i18n::Message;
 use crate::storage::{
     AccountName, AccountRecord, DeskId, DeskRecord, Holder, Invitation, ModifyError, Partner, Role, Store,
 };
 
-/// Why an administrative change did not happen. `Refused` text is for the
-/// person asking.
+/// Why an administrative change did not happen. `Refused`'s message
+/// (reviewer catalogue) is for the person asking.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("not found")]
     NotFound,
     #[error("{0}")]
-    Refused(String),
+    Refused(Message),
     #[error("the audit log cannot be written")]
     AuditUnavailable,
     #[error("the disk is nearly full")]
@@ -41,6 +42,7 @@ impl From<ModifyError> for AdminError {
     fn from(e: ModifyError) -> Self {
         match e {
             ModifyError::Refused(why) => AdminError::Refused(why),
+            ModifyError::Failed(detail) => AdminError::Failed(detail),
             ModifyError::Storage(crate::storage::StorageError::NotFound) => AdminError::NotFound,
             ModifyError::Storage(crate::storage::StorageError::DiskFull) => AdminError::DiskFull,
             ModifyError::Storage(e) => failed(e),
@@ -117,7 +119,7 @@ impl Administration {
     /// Makes an invitation and returns its token (shown once).
     pub fn invite(&self, admin: &AccountName, name: AccountName, role: Role) -> Result<String, AdminError> {
         if self.store.account(&name).map_err(failed)?.is_some() {
-            return Err(AdminError::Refused(format!("An account named {name} already exists.")));
+            return Err(AdminError::Refused(Message::new("admin-account-exists").arg("name", &name)));
         }
         let token =
             base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, crypto::random_array::<32>());
@@ -147,7 +149,7 @@ impl Administration {
     /// disabled one. Returns whether it is now disabled.
     pub fn toggle_disabled(&self, admin: &AccountName, name: &AccountName) -> Result<bool, AdminError> {
         if name == admin {
-            return Err(AdminError::Refused("You cannot disable your own account.".into()));
+            return Err(AdminError::Refused(Message::new("admin-cannot-disable-self")));
         }
         let current = self.store.account(name).map_err(failed)?.ok_or(AdminError::NotFound)?;
         let disable = !current.disabled;
@@ -195,7 +197,7 @@ impl Administration {
         self.audited(vec![by(account, Event::TotpEnrolled, account.as_str())], || {
             self.store.modify_account(account, |record| {
                 if record.recipient != recipient {
-                    return Err("the password changed meanwhile; enrol again".into());
+                    return Err(Message::new("admin-password-changed-meanwhile").into());
                 }
                 record.totp = Some(sealed.clone());
                 record.totp_last_step = Some(step);
@@ -224,20 +226,20 @@ impl Administration {
             let wraps_now = self.store.wraps_of(account).map_err(failed)?;
             self.store.modify_account_and_wraps(account, |record| {
                 if !old.verifier.matches(&record.verifier) {
-                    return Err("Your current password is not right.".into());
+                    return Err(Message::new("account-current-password-wrong").into());
                 }
                 let mut wraps = Vec::new();
                 for wrap in &wraps_now {
-                    let key = open_wrap(&wrap.sealed, &old.identity)?;
+                    let key = open_wrap(&wrap.sealed, &old.identity).map_err(ModifyError::Failed)?;
                     let holder = Holder::Account(record.name.clone());
                     wraps.push(
                         custody::wrap(&key, &wrap.desk, wrap.generation, holder, &recipient)
-                            .map_err(|e| e.to_string())?,
+                            .map_err(ModifyError::failed)?,
                     );
                 }
                 if let Some(sealed) = &record.totp {
-                    let secret = crypto::open(sealed.as_bytes(), &old.identity).map_err(|e| e.to_string())?;
-                    record.totp = Some(crypto::seal(secret.as_bytes(), &recipient).map_err(|e| e.to_string())?);
+                    let secret = crypto::open(sealed.as_bytes(), &old.identity).map_err(ModifyError::failed)?;
+                    record.totp = Some(crypto::seal(secret.as_bytes(), &recipient).map_err(ModifyError::failed)?);
                 }
                 record.salt = new_salt.clone();
                 record.kdf = KdfParams::DEFAULT;
@@ -278,7 +280,7 @@ impl Administration {
         grantee: &AccountName,
     ) -> Result<(), AdminError> {
         if self.store.account(grantee).map_err(failed)?.is_none() {
-            return Err(AdminError::Refused("There is no such account.".into()));
+            return Err(AdminError::Refused(Message::new("admin-no-such-account")));
         }
         let entry = by(granter, Event::DeskGranted { account: grantee.to_string() }, &desk.0);
         self.audited(vec![entry], || custody::grant(&self.store, desk, keys, grantee).map_err(failed))?;

@@ -178,3 +178,237 @@ fn every_translation_says_how_it_was_made_and_that_it_is_a_draft() {
     }
     assert!(!Tr::new(Lang::En).is_draft());
 }
+
+// --- the reviewer interface ------------------------------------------------------
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The review side's source catalogue.
+fn review_source() -> &'static str {
+    testimony::i18n::REVIEW_SOURCES[0].1
+}
+
+fn review_templates() -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = std::fs::read_dir(format!("{ROOT}/templates/review"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "html"))
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Every `.rs` file under `dir`, with its text.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+}
+
+/// The code that can put words on a reviewer page: everything but the
+/// witness's listener (`src/intake`, checked above against the witness
+/// catalogues) and the message layer itself (its tests ask for missing ids).
+fn review_code() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(std::path::Path::new(&format!("{ROOT}/src")), &mut files);
+    files.retain(|(path, _)| !path.contains("/src/intake/") && !path.ends_with("/src/i18n.rs"));
+    files
+}
+
+/// The ids a text asks for: the first argument of `.t(`, `.t1(`, `.t2(`
+/// and `Message::new(`, when it is a literal.
+fn ids_asked_for(text: &str) -> Vec<(String, &'static str)> {
+    let mut ids = Vec::new();
+    for marker in [".t(\"", ".t1(\"", ".t2(\"", "Message::new(\""] {
+        for rest in text.split(marker).skip(1) {
+            ids.push((rest.split('"').next().unwrap().to_string(), marker));
+        }
+    }
+    ids
+}
+
+fn review_ids_used() -> Vec<(String, &'static str)> {
+    let mut ids: Vec<(String, &'static str)> =
+        review_templates().iter().chain(review_code().iter()).flat_map(|(_, text)| ids_asked_for(text)).collect();
+    // The names of the codes (src/case/names.rs), table by table.
+    for table in testimony::case::names::TABLES {
+        ids.extend(table.iter().map(|(_, id)| (id.to_string(), "names")));
+    }
+    ids
+}
+
+#[test]
+fn every_review_message_used_exists_in_the_review_catalogue() {
+    let t = Tr::review(Lang::En);
+    let mut missing: Vec<String> = review_ids_used().into_iter().map(|(id, _)| id).filter(|id| !t.has(id)).collect();
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "missing in locales/review/en.ftl: {missing:?}");
+}
+
+#[test]
+fn html_messages_are_shown_as_html_and_only_they() {
+    // `t`, `t1` and `t2` give text, escaped by the template: an `-html`
+    // message there would show its tags.
+    let wrong: Vec<String> = review_ids_used()
+        .into_iter()
+        .filter(|(id, marker)| id.ends_with(testimony::i18n::HTML_SUFFIX) && *marker != "Message::new(\"")
+        .map(|(id, _)| id)
+        .collect();
+    assert!(wrong.is_empty(), "HTML messages asked for as text: {wrong:?}");
+    // And markup in a catalogue is only in `-html` messages.
+    for (id, _) in messages(review_source()) {
+        let text = Tr::review(Lang::En).t(&id);
+        if !id.ends_with(testimony::i18n::HTML_SUFFIX) {
+            assert!(!text.contains('<'), "{id} has markup but is not an -html message: {text}");
+        }
+    }
+}
+
+#[test]
+fn the_review_check_finds_ids_at_all() {
+    let used = review_ids_used();
+    assert!(used.len() > 300, "{}", used.len());
+    for id in
+        ["site-name", "list-matching", "audit-matching-all-html", "case-withdrawn", "form-expired", "state-received"]
+    {
+        assert!(used.iter().any(|(u, _)| u == id), "{id} not found");
+    }
+}
+
+#[test]
+fn the_review_catalogue_parses_without_duplicate_or_unused_ids() {
+    use fluent_syntax::ast::Entry;
+    let resource = fluent_syntax::parser::parse(review_source()).expect("the review catalogue parses without errors");
+    let mut ids: Vec<String> = resource
+        .body
+        .iter()
+        .filter_map(|e| if let Entry::Message(m) = e { Some(m.id.name.to_string()) } else { None })
+        .collect();
+    assert!(ids.len() > 300, "{}", ids.len());
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "an id is defined twice");
+    // Used: named as a literal somewhere in the code or the review templates
+    // (message ids are never pieced together at run time on this side).
+    let everything: String =
+        review_templates().into_iter().chain(review_code()).map(|(_, text)| text).collect::<Vec<_>>().join("\n");
+    let unused: Vec<&String> = ids.iter().filter(|id| !everything.contains(&format!("\"{id}\""))).collect();
+    assert!(unused.is_empty(), "unused ids in locales/review/en.ftl: {unused:?}");
+}
+
+#[test]
+fn the_review_catalogue_says_what_it_is() {
+    let header: String =
+        review_source().lines().take_while(|l| l.starts_with('#')).collect::<Vec<_>>().join("\n").to_lowercase();
+    for needed in
+        ["reviewer interface", "source catalogue", "english", "translations of the review side are not started"]
+    {
+        assert!(header.contains(needed), "the header does not say {needed:?}:\n{header}");
+    }
+    assert_eq!(testimony::i18n::REVIEW_SOURCES.len(), 1, "English only");
+    assert!(!Tr::review(Lang::Ug).is_draft() && Tr::review(Lang::Ug).lang == Lang::En);
+}
+
+/// Attributes a person reads (the rest are codes, classes, URLs).
+const READ_ATTRIBUTES: [&str; 6] = ["title", "aria-label", "placeholder", "alt", "data-label", "label"];
+
+/// Words left in a template: letters in a text node or in an attribute a
+/// person reads, once template tags and expressions (`{{ t.t("…") }}`) and
+/// HTML entities are taken out. Everything else (`·`, `#`, punctuation) may
+/// stay literal.
+fn english_in(template: &str) -> Vec<String> {
+    // Template tags, expressions and comments out.
+    let mut html = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find(['{']) {
+        html.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let close = match after.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => {
+                html.push('{');
+                rest = &after[1..];
+                continue;
+            }
+        };
+        let end = after.find(close).expect("a template tag is closed");
+        rest = &after[end + 2..];
+    }
+    html.push_str(rest);
+    // Entities out.
+    let mut text = String::new();
+    let mut chars = html.as_str();
+    while let Some(at) = chars.find('&') {
+        text.push_str(&chars[..at]);
+        let after = &chars[at..];
+        match after.find(';') {
+            Some(end) if end < 10 && after[1..end].chars().all(|c| c.is_ascii_alphanumeric() || c == '#') => {
+                chars = &after[end + 1..];
+            }
+            _ => {
+                text.push('&');
+                chars = &after[1..];
+            }
+        }
+    }
+    text.push_str(chars);
+    // Text nodes and the attributes people read.
+    let mut words = Vec::new();
+    let mut rest = text.as_str();
+    loop {
+        let (node, tag) = match rest.find('<') {
+            Some(at) => (&rest[..at], Some(&rest[at..])),
+            None => (rest, None),
+        };
+        if node.chars().any(|c| c.is_ascii_alphabetic()) {
+            words.push(node.trim().to_string());
+        }
+        let Some(tag) = tag else { break };
+        let end = tag.find('>').expect("a tag is closed");
+        let inside = &tag[1..end];
+        for name in READ_ATTRIBUTES {
+            for value in inside.split(&format!(" {name}=\"")).skip(1) {
+                let value = value.split('"').next().unwrap();
+                if value.chars().any(|c| c.is_ascii_alphabetic()) {
+                    words.push(format!("{name}=\"{value}\""));
+                }
+            }
+        }
+        rest = &tag[end + 1..];
+    }
+    words
+}
+
+#[test]
+fn the_english_check_finds_a_literal_word() {
+    assert_eq!(english_in("<p>{{ t.t(\"x\") }} · <b>Hello</b></p>"), ["Hello"]);
+    assert_eq!(english_in("<a href=\"/x\" title=\"Open it\">{{ n }}</a>"), ["title=\"Open it\""]);
+    assert_eq!(english_in("<td data-label=\"Name\">{{ a }}</td>"), ["data-label=\"Name\""]);
+    assert_eq!(english_in("{% if x %}<p>page {{ n }}</p>{% endif %}"), ["page"]);
+    assert!(english_in("{% if a %}<span class=\"badge you\">{{ t.t(\"you\") }}</span>{% endif %}").is_empty());
+    assert!(english_in("<p>{{ a }} &middot; {{ b }}, #{{ c }} (&#8230;)</p>").is_empty());
+    assert!(english_in("<option value=\"reviewer\">{{ names::account_role(t, \"reviewer\") }}</option>").is_empty());
+}
+
+#[test]
+fn no_english_is_left_in_the_review_templates() {
+    let templates = review_templates();
+    assert!(templates.len() >= 13, "{}", templates.len());
+    let mut problems = Vec::new();
+    for (path, text) in &templates {
+        for word in english_in(text) {
+            problems.push(format!("{path}: {word}"));
+        }
+    }
+    assert!(problems.is_empty(), "English left in the review templates:\n{}", problems.join("\n"));
+}

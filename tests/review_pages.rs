@@ -155,7 +155,8 @@ async fn the_list_shows_each_statements_first_line_with_human_names_and_badges()
     assert!(list.contains("<option value=\"detained_self\">Detained (self)</option>"));
     assert!(list.contains("<option value=\"needs_follow_up\">Needs follow-up</option>"));
     assert!(list.contains(">Received: 3</a>"), "counts per state by name");
-    assert!(ada.get("/?role=detained_self&priority=urgent").await.text().await.unwrap().contains("<p>1 statements"));
+    // One statement is "1 statement" (the count has a plural form).
+    assert!(ada.get("/?role=detained_self&priority=urgent").await.text().await.unwrap().contains("<p>1 statement ·"));
     w.server.stop().await;
 }
 

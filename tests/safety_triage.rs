@@ -47,7 +47,7 @@ async fn submit(server: &InProcess, form: Form) {
 /// The id of the statement whose sealed text the index finds for `word`.
 async fn id_of(reviewer: &Reviewer, word: &str) -> String {
     let html = reviewer.get(&format!("/?q={word}")).await.text().await.unwrap();
-    assert!(html.contains("1 statements"), "{word} is found once");
+    assert!(html.contains("1 statement ·"), "{word} is found once");
     let at = html.find("<a href=\"/submissions/").unwrap() + 22;
     html[at..at + 32].to_string()
 }
@@ -98,7 +98,7 @@ async fn the_safety_screen_is_due_for_two_days_after_arrival_then_overdue_until_
     assert!(row_of(&list, &fresh).contains(&format!("Safety screen due <bdi>{}</bdi>", two_days_after(&w.clock))));
     assert!(list.contains("1 statement has not had the safety screen within 48 hours"), "the list says how many");
     let overdue = ada.get("/?screen=overdue").await.text().await.unwrap();
-    assert!(overdue.contains("1 statements") && overdue.contains(&id) && !overdue.contains(&fresh));
+    assert!(overdue.contains("1 statement ·") && overdue.contains(&id) && !overdue.contains(&fresh));
     let pending = ada.get("/?screen=pending").await.text().await.unwrap();
     assert!(pending.contains("2 statements"));
     assert!(pending.find(&id).unwrap() < pending.find(&fresh).unwrap(), "the longest waiting first");
@@ -152,12 +152,12 @@ async fn the_form_asks_about_a_child_and_yes_arrives_flagged_minor_involved_at_h
     let flagged = ada.get("/?flag=minor_involved").await.text().await.unwrap();
     assert!(flagged.contains("2 statements"), "only the two that answered yes");
     let minor_high = ada.get("/?q=minoryes&flag=minor_involved&priority=high").await.text().await.unwrap();
-    assert!(minor_high.contains("1 statements"), "yes: the flag and high priority");
+    assert!(minor_high.contains("1 statement ·"), "yes: the flag and high priority");
     let at_risk = ada.get("/?q=minoratrisk&flag=minor_involved&priority=urgent").await.text().await.unwrap();
-    assert!(at_risk.contains("1 statements"), "urgent stays urgent");
+    assert!(at_risk.contains("1 statement ·"), "urgent stays urgent");
     for word in ["minorno", "minorunsure", "minorblank"] {
         let normal = ada.get(&format!("/?q={word}&priority=normal")).await.text().await.unwrap();
-        assert!(normal.contains("1 statements"), "{word}: normal priority");
+        assert!(normal.contains("1 statement ·"), "{word}: normal priority");
         let id = id_of(&ada, word).await;
         assert!(!row_of(&ada.get(&format!("/?q={word}")).await.text().await.unwrap(), &id).contains("minor_involved"));
     }
@@ -201,6 +201,6 @@ async fn assisted_intake_asks_the_same_question_and_sets_the_same_flag() {
     let record = w.server.state.store.submissions().map(|r| r.unwrap()).find(|r| r.filed_by.is_some()).unwrap();
     let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
     let list = ada.get("/?flag=minor_involved&priority=high").await.text().await.unwrap();
-    assert!(list.contains("1 statements") && list.contains(&record.id));
+    assert!(list.contains("1 statement ·") && list.contains(&record.id));
     w.server.stop().await;
 }

@@ -34,6 +34,7 @@ use axum::extract::Path;
 
 use crate::case::{Authorized, Reader};
 use crate::crypto::DeskIdentity;
+use crate::i18n::Message;
 use crate::state::AppState;
 use crate::storage::{DeskId, Role};
 
@@ -182,24 +183,20 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let SignedIn(session) = SignedIn::from_request_parts(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, FORM_LIMIT)
             .await
-            .map_err(|_| crate::review::message_page(StatusCode::PAYLOAD_TOO_LARGE, "That form was too large."))?;
+            .map_err(|_| crate::review::message_page(StatusCode::PAYLOAD_TOO_LARGE, &Message::new("form-too-large")))?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         let given = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
         if !session.csrf_matches(given) {
             return Err(csrf_refused());
         }
-        let value = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
-            crate::review::message_page(StatusCode::BAD_REQUEST, "That form was not filled in as expected.")
-        })?;
+        let value = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| crate::review::message_page(StatusCode::BAD_REQUEST, &Message::new("form-malformed")))?;
         Ok(CsrfForm(session, value))
     }
 }
 
 pub fn csrf_refused() -> Response {
-    crate::review::message_page(
-        StatusCode::FORBIDDEN,
-        "This form has expired or did not come from this site, so nothing was changed. Reload the page and try again.",
-    )
+    crate::review::message_page(StatusCode::FORBIDDEN, &Message::new("form-expired"))
 }
 
 /// Middleware: a POST that says it comes from another origin is refused.

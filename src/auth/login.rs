@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{Actor, Event, NewEntry, Outcome, SignInFailure};
 use crate::crypto::{self, KdfParams, Password, PersonalKeys, Salt};
+use crate::i18n::Message;
 use crate::state::AppState;
 use crate::storage::{AccountName, AccountRecord, SIGN_IN_HISTORY, SignIn};
 
@@ -171,8 +172,10 @@ fn finish(
             let verifier = keys.verifier.clone();
             let mut must_enrol = false;
             let stored = state.store.modify_account(name, |fresh| {
+                // Refused either way: a disable or a new password meanwhile
+                // (the page says only that the sign-in was not right).
                 if fresh.disabled || !fresh.verifier.matches(&verifier) {
-                    return Err("changed".into());
+                    return Err(Message::new("login-refused").into());
                 }
                 match &fresh.totp {
                     None => must_enrol = true,
@@ -182,7 +185,7 @@ fn finish(
                             .map(|p| TotpSecret::from_bytes(p.as_bytes()));
                         match secret.and_then(|s| s.verify(fresh.name.as_str(), code, now.0, fresh.totp_last_step)) {
                             Some(step) => fresh.totp_last_step = Some(step),
-                            None => return Err("wrong code".into()),
+                            None => return Err(Message::new("login-refused").into()),
                         }
                     }
                 }
@@ -192,7 +195,7 @@ fn finish(
             match stored {
                 Ok(fresh) => Some((keys, fresh, must_enrol)),
                 Err(crate::storage::ModifyError::Refused(_)) => None,
-                Err(crate::storage::ModifyError::Storage(e)) => {
+                Err(e) => {
                     tracing::error!(error = %e, "cannot record a sign-in");
                     return Verdict::Unavailable;
                 }

@@ -9,9 +9,11 @@
 use std::collections::BTreeSet;
 
 use crate::audit::{Event, NewEntry};
-use crate::storage::{AccountName, Author, SubmissionRecord, ThreadItem};
+use crate::i18n::Message;
+use crate::storage::{AccountName, Author, ModifyError, SubmissionRecord, ThreadItem};
 
 use super::documents::{self, ConsentDoc, MessageKind, Sharing, ThreadMessage};
+use super::names;
 use super::triage::{self, Evaluation, Note, Triage};
 use super::workflow::WorkflowState;
 use super::{Authorized, CaseError, Cases, entry_by, failed};
@@ -29,18 +31,18 @@ pub enum Change {
     Reply(String),
 }
 
-fn refused(why: impl Into<String>) -> CaseError {
-    CaseError::Refused(why.into())
+fn refused(why: Message) -> CaseError {
+    CaseError::Refused(why)
 }
 
 /// A note or reply as written: NFC, Windows line ends made plain, bounded.
 fn written_text(text: &str) -> Result<String, CaseError> {
     let text: String = unicode_normalization::UnicodeNormalization::nfc(text.replace("\r\n", "\n").as_str()).collect();
     if text.trim().is_empty() {
-        return Err(refused("Write something first."));
+        return Err(refused(Message::new("case-write-something")));
     }
     if text.chars().count() > TEXT_MAX {
-        return Err(refused("That is too long (5,000 characters at most)."));
+        return Err(refused(Message::new("case-text-too-long")));
     }
     Ok(text)
 }
@@ -61,7 +63,7 @@ impl Cases {
     fn entries_for(&self, statement: &Authorized, change: &mut Change) -> Result<Vec<NewEntry>, CaseError> {
         let record = &statement.record;
         if record.state.is_final() {
-            return Err(refused("The witness withdrew this statement; it can no longer be changed."));
+            return Err(refused(Message::new("case-withdrawn")));
         }
         let reader = &statement.reader;
         let id = statement.id();
@@ -70,18 +72,18 @@ impl Cases {
             Change::State { to, reason, duplicate_of } => {
                 let rule = to.rule();
                 if !record.state.reviewer_may_move_to(*to) {
-                    return Err(refused("Choose one of the workflow states. (Withdrawal is the witness's to make.)"));
+                    return Err(refused(Message::new("case-choose-state")));
                 }
                 if rule.needs_reason && reason.trim().is_empty() {
-                    return Err(refused("This state needs a short reason."));
+                    return Err(refused(Message::new("case-reason-needed")));
                 }
                 if reason.chars().count() > TEXT_MAX {
-                    return Err(refused("The reason is too long."));
+                    return Err(refused(Message::new("case-reason-too-long")));
                 }
                 if rule.needs_original {
                     let original = duplicate_of.as_deref().unwrap_or("");
                     if original == id || !self.can_open(reader, original) {
-                        return Err(refused("A duplicate must point to another statement you can read (its id)."));
+                        return Err(refused(Message::new("case-duplicate-target")));
                     }
                 } else {
                     *duplicate_of = None;
@@ -89,8 +91,12 @@ impl Cases {
                 if rule.implies_sharing {
                     let consent = self.consent_of(record, statement);
                     if consent.sharing("partners") == Sharing::No && consent.sharing("official_bodies") == Sharing::No {
-                        return Err(CaseError::OutsideConsent(format!(
-                            "\u{201c}{to}\u{201d} means passing the statement on, and the witness did not consent to sharing with partners or official bodies."
+                        let why = Message::new("case-state-needs-sharing-consent");
+                        return Err(CaseError::OutsideConsent(names::with_name(
+                            why,
+                            "state",
+                            &names::STATES,
+                            to.code(),
                         )));
                     }
                 }
@@ -98,20 +104,19 @@ impl Cases {
             }
             Change::Triage { priority, flags, labels, assigned_to } => {
                 if !triage::PRIORITIES.contains(&priority.as_str()) {
-                    return Err(refused("Choose a priority."));
+                    return Err(refused(Message::new("case-choose-priority")));
                 }
                 if flags.iter().any(|f| !triage::FLAGS.contains(&f.as_str())) {
-                    return Err(refused("Unknown safety flag."));
+                    return Err(refused(Message::new("case-unknown-flag")));
                 }
                 if let Some(bad) = labels.iter().find(|l| !triage::valid_label(l)) {
-                    return Err(refused(format!(
-                        "Labels are namespaced, like act:medical:ultrasound or region:xinjiang; {bad:?} is not."
-                    )));
+                    let why = Message::new("case-label-not-namespaced").arg("label", format!("{bad:?}"));
+                    return Err(refused(why));
                 }
                 if let Some(assignee) = assigned_to {
                     let members = self.store.desk_members(&record.desk, record.key_generation).unwrap_or_default();
                     if !members.contains(assignee) {
-                        return Err(refused("Statements can only be assigned to members of their desk."));
+                        return Err(refused(Message::new("case-assign-members-only")));
                     }
                 }
                 let mut entries = Vec::new();
@@ -131,26 +136,25 @@ impl Cases {
             }
             Change::Evaluation(evaluation) => {
                 if evaluation.credibility.is_some_and(|n| !(1..=6).contains(&n)) {
-                    return Err(refused("Credibility is 1 (confirmed by other sources) to 6 (cannot be judged)."));
+                    return Err(refused(Message::new("case-credibility-range")));
                 }
                 for other in &evaluation.corroborated_by {
                     if other == id || !self.can_open(reader, other) {
-                        return Err(refused("Corroboration links must be ids of other statements you can read."));
+                        return Err(refused(Message::new("case-corroboration-links")));
                     }
                 }
                 let long =
                     [&evaluation.source_reliability_why, &evaluation.credibility_why, &evaluation.publication_why];
                 if long.iter().any(|t| t.chars().count() > TEXT_MAX) {
-                    return Err(refused("A justification is too long."));
+                    return Err(refused(Message::new("case-justification-too-long")));
                 }
                 if let Some(publication) = &evaluation.publication {
                     let widest = triage::widest_publication_allowed(&self.consent_of(record, statement));
                     let wanted = triage::PUBLICATION.iter().position(|p| p == publication).unwrap_or(usize::MAX);
                     if wanted > widest {
-                        return Err(refused(format!(
-                            "The witness's consent allows publication up to \u{201c}{}\u{201d}; \u{201c}{publication}\u{201d} is wider.",
-                            triage::PUBLICATION[widest]
-                        )));
+                        let why = Message::new("case-publication-wider");
+                        let why = names::with_name(why, "widest", &names::PUBLICATION, triage::PUBLICATION[widest]);
+                        return Err(refused(names::with_name(why, "wanted", &names::PUBLICATION, publication)));
                     }
                 }
                 if *evaluation == before.evaluation {
@@ -224,7 +228,7 @@ impl Cases {
                 Change::Reply(_) => {}
             }
             let to: Vec<_> = recipients.iter().collect();
-            fresh.triage = Some(documents::seal(&t, &to).map_err(|e| e.to_string())?);
+            fresh.triage = Some(documents::seal(&t, &to).map_err(ModifyError::failed)?);
             Ok(())
         });
         match stored {

@@ -45,6 +45,7 @@ use std::sync::Arc;
 
 use crate::audit::{self, Actor, AuditLog, Event, NewEntry, Outcome};
 use crate::clock::Clock;
+use crate::i18n::Message;
 use crate::storage::{ModifyError, StatementRecords, StorageError, Store};
 
 pub use access::{Authorized, DeskKeys, Reader};
@@ -54,8 +55,9 @@ pub use release::{Download, StatementView, ThreadRow};
 pub use witness::{AddedFile, ConsentChange, WitnessAddition, WitnessCase, WitnessView};
 pub use workflow::WorkflowState;
 
-/// Why a case operation did not happen. The text of `Refused` and
-/// `Conflict` is for the person asking and never holds testimony.
+/// Why a case operation did not happen. The message of `Refused`,
+/// `OutsideConsent` and `Conflict` (reviewer catalogue) is for the person
+/// asking and never holds testimony.
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
     /// No such statement, or not one this reader may open: one answer.
@@ -63,13 +65,13 @@ pub enum CaseError {
     NotFound,
     /// The request breaks a rule (a reason missing, consent too narrow).
     #[error("{0}")]
-    Refused(String),
+    Refused(Message),
     /// The witness's consent does not cover it (sharing, publication).
     #[error("{0}")]
-    OutsideConsent(String),
+    OutsideConsent(Message),
     /// Someone else changed the statement meanwhile (moved, withdrawn).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Message),
     /// The audit log cannot be written, so nothing happened.
     #[error("the audit log cannot be written")]
     AuditUnavailable,
@@ -147,27 +149,33 @@ impl Cases {
     fn modify_current(
         &self,
         statement: &Authorized,
-        mut change: impl FnMut(&mut crate::storage::SubmissionRecord) -> Result<(), String>,
+        mut change: impl FnMut(&mut crate::storage::SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<crate::storage::SubmissionRecord, CaseError> {
         let (desk, generation) = (statement.record.desk.clone(), statement.record.key_generation);
         let stored = self.store.modify_submission(statement.id(), &[], &mut |fresh| {
             if fresh.desk != desk || fresh.key_generation != generation {
-                return Err(MOVED_MEANWHILE.into());
+                return Err(Message::new("case-moved-meanwhile").into());
             }
             if fresh.state.is_final() {
-                return Err(WITHDRAWN_MEANWHILE.into());
+                return Err(Message::new("case-withdrawn-meanwhile").into());
             }
             change(fresh)
         });
-        stored.map_err(|e| match e {
-            ModifyError::Refused(why) => CaseError::Conflict(why),
-            ModifyError::Storage(e) => e.into(),
-        })
+        Ok(stored?)
     }
 }
 
-const MOVED_MEANWHILE: &str = "The statement was moved to another desk meanwhile; nothing was changed.";
-const WITHDRAWN_MEANWHILE: &str = "The witness withdrew this statement meanwhile; nothing was changed.";
+/// A change to a stored record that declined is a conflict with whoever
+/// changed it meanwhile; one that failed is a failure.
+impl From<ModifyError> for CaseError {
+    fn from(e: ModifyError) -> Self {
+        match e {
+            ModifyError::Refused(why) => CaseError::Conflict(why),
+            ModifyError::Failed(detail) => CaseError::Failed(detail),
+            ModifyError::Storage(e) => e.into(),
+        }
+    }
+}
 
 /// An entry by a reviewer-side account about a statement.
 fn entry_by(reader: &Reader, event: Event, object: &str) -> NewEntry {

@@ -6,7 +6,8 @@
 
 use crate::audit::Event;
 use crate::crypto::{self, DeskIdentity, Recipient, Sealed, SealingWriter};
-use crate::storage::{DeskId, ModifyError, ObjectId, StatementRecords, SubmissionRecord};
+use crate::i18n::Message;
+use crate::storage::{DeskId, ObjectId, StatementRecords, SubmissionRecord};
 
 use super::{Authorized, CaseError, Cases, entry_by, failed};
 
@@ -20,15 +21,15 @@ impl Cases {
     pub fn move_to_desk(&self, statement: &Authorized, target: &DeskId) -> Result<bool, CaseError> {
         let mut record = statement.record.clone();
         if record.state.is_final() {
-            return Err(CaseError::Refused("The witness withdrew this statement; it can no longer be changed.".into()));
+            return Err(CaseError::Refused(Message::new("case-withdrawn")));
         }
         if *target == record.desk {
             return Ok(false);
         }
-        let desk = self.store.desk(target)?.ok_or_else(|| CaseError::Refused("Choose a desk.".into()))?;
-        let current = desk.current_key().ok_or_else(|| CaseError::Refused("That desk has no key.".into()))?;
+        let desk = self.store.desk(target)?.ok_or_else(|| CaseError::Refused(Message::new("case-choose-desk")))?;
+        let current = desk.current_key().ok_or_else(|| CaseError::Refused(Message::new("case-desk-without-key")))?;
         if statement.reader.desk_key(target, current.generation).is_none() {
-            return Err(CaseError::Refused("You can only move a statement to a desk you are a member of.".into()));
+            return Err(CaseError::Refused(Message::new("case-move-members-only")));
         }
         let entry = entry_by(&statement.reader, Event::MovedToDesk { desk: target.0.clone() }, statement.id());
         self.audit_first(vec![entry.clone()])?;
@@ -75,17 +76,14 @@ impl Cases {
                 .modify_submission(statement.id(), &[], &mut |fresh| {
                     // Replaced only if nobody changed it while it was resealed.
                     if fresh.version != original_version {
-                        return Err("the statement changed while it was being moved; try again".into());
+                        return Err(Message::new("case-changed-while-moving").into());
                     }
                     let version = fresh.version;
                     *fresh = moved.clone();
                     fresh.version = version;
                     Ok(())
                 })
-                .map_err(|e| match e {
-                    ModifyError::Refused(why) => CaseError::Conflict(why),
-                    ModifyError::Storage(e) => e.into(),
-                })?;
+                .map_err(CaseError::from)?;
             Ok(retired)
         })();
         match resealed {

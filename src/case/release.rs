@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::audit::{self, Actor, Event, ExportKind, NewEntry, Outcome, Permit};
 use crate::crypto::{self, SealingWriter};
+use crate::i18n::Message;
 use crate::storage::{Author, Channel, ObjectId, Partner, StatementRecords};
 
 use super::access::Reader;
@@ -175,10 +176,10 @@ impl Cases {
     /// made. A refusal by consent is audited (denied) and says why.
     pub fn plan_bundle(&self, statement: &Authorized, partner_id: &str, level: &str) -> Result<BundlePlan, CaseError> {
         let partner =
-            self.store.partner(partner_id)?.ok_or_else(|| CaseError::Refused("Choose a registered partner.".into()))?;
+            self.store.partner(partner_id)?.ok_or_else(|| CaseError::Refused(Message::new("case-choose-partner")))?;
         let sharing = match Sharing::parse(level) {
             Some(s @ (Sharing::Anonymised | Sharing::WithIdentity)) => s,
-            _ => return Err(CaseError::Refused("Choose anonymised or with identity.".into())),
+            _ => return Err(CaseError::Refused(Message::new("case-choose-level"))),
         };
         let allowed = self.consent_of(&statement.record, statement).sharing("partners");
         if statement.record.state.is_final() || sharing > allowed {
@@ -193,10 +194,10 @@ impl Cases {
                 return Err(CaseError::AuditUnavailable);
             }
             let why = match allowed {
-                Sharing::No => "the witness did not consent to sharing with partners".to_string(),
-                a => format!("the witness consented to sharing with partners only {}", a.code().replace('_', " ")),
+                Sharing::No => Message::new("case-not-exported-no-consent"),
+                a => Message::new("case-not-exported-level").arg("level", a.code()),
             };
-            return Err(CaseError::OutsideConsent(format!("Not exported: {why}.")));
+            return Err(CaseError::OutsideConsent(why));
         }
         Ok(BundlePlan { partner, sharing })
     }

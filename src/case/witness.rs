@@ -8,6 +8,7 @@
 
 use crate::audit::{Event, witness};
 use crate::crypto::{Recipient, WitnessIdentity};
+use crate::i18n::Message;
 use crate::storage::{Author, ModifyError, StatementRecords, SubmissionRecord, ThreadItem};
 
 use super::documents::{self, ConsentDoc, MessageKind, Scope, ThreadMessage};
@@ -185,20 +186,17 @@ impl Cases {
         &self,
         case: &mut WitnessCase,
         event: Event,
-        mut change: impl FnMut(&mut SubmissionRecord) -> Result<(), String>,
+        mut change: impl FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<(), CaseError> {
         let today = self.clock.today();
         let events = [witness::deferred(today, event, &case.record.id)];
         let stored = self.store.modify_submission(&case.record.id, &events, &mut |fresh| {
             if fresh.state.is_final() {
-                return Err("the statement was withdrawn".into());
+                return Err(Message::new("case-withdrawn-before").into());
             }
             change(fresh)
         });
-        case.record = stored.map_err(|e| match e {
-            ModifyError::Refused(why) => CaseError::Conflict(why),
-            ModifyError::Storage(e) => e.into(),
-        })?;
+        case.record = stored?;
         Ok(())
     }
 
@@ -252,7 +250,7 @@ impl Cases {
             let mut made = None;
             self.witness_modify(case, Event::WitnessFollowUp, |fresh| {
                 if fresh.desk != desk || fresh.key_generation != generation {
-                    return Err("the statement was moved meanwhile; please send the files again".into());
+                    return Err(Message::new("case-moved-send-again").into());
                 }
                 let docs = committed.numbered_from(fresh.files.len() + 1);
                 let sequence = fresh.additions.len() + 1;
@@ -267,9 +265,9 @@ impl Cases {
                     &key,
                 );
                 let sealed_proof =
-                    crate::crypto::seal_to(proof.to_file_text().as_bytes(), &to).map_err(|e| e.to_string())?;
+                    crate::crypto::seal_to(proof.to_file_text().as_bytes(), &to).map_err(ModifyError::failed)?;
                 let message = ThreadMessage { kind: MessageKind::Files, text: String::new(), files: docs };
-                let sealed_message = documents::seal(&message, &to).map_err(|e| e.to_string())?;
+                let sealed_message = documents::seal(&message, &to).map_err(ModifyError::failed)?;
                 fresh.thread.push(ThreadItem {
                     author: Author::Witness,
                     day: today,
@@ -316,16 +314,16 @@ impl Cases {
             &[witness::deferred(self.clock.today(), Event::ConsentChanged, &record_id)],
             &mut |fresh| {
                 if fresh.state.is_final() {
-                    return Err("the statement was withdrawn".into());
+                    return Err(Message::new("case-withdrawn-before").into());
                 }
                 // Applied to the consent as it is now.
                 let current: ConsentDoc =
                     fresh.consent.last().and_then(|s| documents::open(s, key).ok()).unwrap_or_default();
                 let Some(next) = current.with_changes(&changes, &today, version) else {
                     unchanged = true;
-                    return Err("unchanged".into());
+                    return Err(Message::new("case-unchanged").into());
                 };
-                let sealed = documents::seal(&next, &to.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())?;
+                let sealed = documents::seal(&next, &to.iter().collect::<Vec<_>>()).map_err(ModifyError::failed)?;
                 fresh.consent.push(sealed);
                 Ok(())
             },
@@ -336,8 +334,7 @@ impl Cases {
                 Ok(true)
             }
             Err(_) if unchanged => Ok(false),
-            Err(ModifyError::Refused(why)) => Err(CaseError::Conflict(why)),
-            Err(ModifyError::Storage(e)) => Err(e.into()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -358,12 +355,12 @@ impl Cases {
         let record_id = case.record.id.clone();
         let purged = self.store.modify_submission(&record_id, &events, &mut |fresh| {
             if fresh.state.is_final() {
-                return Err("the statement was withdrawn".into());
+                return Err(Message::new("case-withdrawn-before").into());
             }
             let current: ConsentDoc =
                 fresh.consent.last().and_then(|s| documents::open(s, key).ok()).unwrap_or_default();
             let revoked = current.all_revoked(&today.to_string());
-            fresh.consent.push(documents::seal(&revoked, &to.iter().collect::<Vec<_>>()).map_err(|e| e.to_string())?);
+            fresh.consent.push(documents::seal(&revoked, &to.iter().collect::<Vec<_>>()).map_err(ModifyError::failed)?);
             objects =
                 fresh.files.iter().flat_map(|f| std::iter::once(f.object.clone()).chain(f.cleaned.clone())).collect();
             fresh.statement = None;
@@ -376,10 +373,7 @@ impl Cases {
             fresh.state = WorkflowState::Withdrawn;
             Ok(())
         });
-        case.record = purged.map_err(|e| match e {
-            ModifyError::Refused(why) => CaseError::Conflict(why),
-            ModifyError::Storage(e) => e.into(),
-        })?;
+        case.record = purged?;
         for object in objects {
             if let Err(e) = self.store.objects().remove(&object) {
                 tracing::error!(error = %e, "could not remove a withdrawn file");

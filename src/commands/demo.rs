@@ -38,7 +38,7 @@ pub fn run(args: DemoArgs) -> Result<(), String> {
         let recovery = scratch.path().join("recovery.key");
         let admin: AccountName = "admin".parse()?;
         let password_text = demo_password();
-        let password = Password::new(password_text.clone())?;
+        let password = Password::new(password_text.clone()).map_err(|why| why.to_string())?;
 
         let created = initialize(&data, &admin, &password, &recovery, Arc::new(SystemClock))?;
         let store = Store::open(&data).map_err(|e| e.to_string())?;

@@ -22,6 +22,8 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::i18n::Message;
+
 use super::Opener;
 use super::identity::{Recipient, identity_from_bytes};
 use super::random::random_array;
@@ -39,21 +41,20 @@ const LABEL_IDENTITY: &[u8] = b"personal-x25519-identity";
 pub struct Password(SecretString);
 
 impl Password {
-    /// Accepts a password of reasonable length. The text of the error never
-    /// contains the password.
-    pub fn new(text: String) -> Result<Self, String> {
+    /// Accepts a password of reasonable length. The error (a message of
+    /// the reviewer catalogue: the account pages show it, the command line
+    /// prints its English) never contains the password.
+    pub fn new(text: String) -> Result<Self, Message> {
         let secret = SecretString::from(text);
         let chars = secret.expose_secret().chars().count();
         if chars == 0 {
-            return Err("the password is empty".into());
+            return Err(Message::new("password-empty"));
         }
         if chars < MIN_PASSWORD_CHARS {
-            return Err(format!(
-                "the password is too short: use at least {MIN_PASSWORD_CHARS} characters (a few words make a good one)"
-            ));
+            return Err(Message::new("password-too-short").arg("min", MIN_PASSWORD_CHARS));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(format!("the password is longer than {MAX_PASSWORD_CHARS} characters"));
+            return Err(Message::new("password-too-long").arg("max", MAX_PASSWORD_CHARS));
         }
         Ok(Self(secret))
     }
@@ -248,7 +249,7 @@ mod tests {
         assert!(Password::new("ئۇيغۇرچەئۇيغۇرچە".chars().take(12).collect()).is_ok());
         let p = pw("a secret passphrase here");
         assert!(!format!("{p:?}").contains("secret"));
-        let err = Password::new("tiny-canary".into()).err().unwrap();
+        let err = Password::new("tiny-canary".into()).err().unwrap().to_string();
         assert!(!err.contains("tiny-canary"));
     }
 }

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::auth::extract::{CsrfForm, Statement};
 use crate::case::triage::{self, Evaluation};
 use crate::case::{Change, WorkflowState};
+use crate::i18n::Message;
 use crate::state::AppState;
 use crate::storage::{AccountName, DeskId};
 
@@ -29,8 +30,8 @@ fn all<'a>(pairs: &'a Pairs, name: &str) -> impl Iterator<Item = &'a str> {
     pairs.iter().filter(move |(k, _)| *k == name).map(|(_, v)| v.trim())
 }
 
-fn refuse(why: &str) -> Response {
-    message_page(StatusCode::UNPROCESSABLE_ENTITY, why)
+fn refuse(why: Message) -> Response {
+    message_page(StatusCode::UNPROCESSABLE_ENTITY, &why)
 }
 
 fn back(id: &str) -> Response {
@@ -53,7 +54,7 @@ pub async fn set_state(
     CsrfForm(_, form): CsrfForm<Pairs>,
 ) -> Response {
     let Some(to) = WorkflowState::parse(first(&form, "state")) else {
-        return refuse("Choose one of the workflow states. (Withdrawal is the witness's to make.)");
+        return refuse(Message::new("case-choose-state"));
     };
     let original = first(&form, "duplicate_of");
     let change = Change::State {
@@ -75,7 +76,7 @@ pub async fn set_triage(
     } else {
         match assignee.parse::<AccountName>() {
             Ok(name) => Some(name),
-            Err(_) => return refuse("Statements can only be assigned to members of their desk."),
+            Err(_) => return refuse(Message::new("case-assign-members-only")),
         }
     };
     let change = Change::Triage {
@@ -91,7 +92,7 @@ fn choice(form: &Pairs, name: &str, allowed: &[&str]) -> Result<Option<String>, 
     match first(form, name) {
         "" => Ok(None),
         v if allowed.contains(&v) => Ok(Some(v.to_string())),
-        _ => Err(refuse(&format!("Unknown value for {name}."))),
+        _ => Err(refuse(Message::new("action-unknown-value").arg("field", name))),
     }
 }
 
@@ -100,7 +101,7 @@ fn evaluation(form: &Pairs) -> Result<Evaluation, Response> {
         "" => None,
         v => match v.parse::<u8>() {
             Ok(n) => Some(n),
-            Err(_) => return Err(refuse("Credibility is 1 (confirmed by other sources) to 6 (cannot be judged).")),
+            Err(_) => return Err(refuse(Message::new("case-credibility-range"))),
         },
     };
     Ok(Evaluation {

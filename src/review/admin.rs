@@ -13,11 +13,12 @@ use crate::administration::{AdminError, INVITATION_HOURS};
 use crate::auth::extract::{Admin, CsrfForm, DeskMember, DeskSteward, SignedIn, sees_members};
 use crate::auth::session::SessionView;
 use crate::case::names;
+use crate::i18n::{Markup, Message, Tr};
 use crate::state::AppState;
 use crate::storage::{AccountName, Role};
 use crate::web::render;
 
-use super::{Nav, admin_error_page, blocking_admin, blocking_admin_or, not_found_page};
+use super::{Nav, admin_error_page, blocking_admin, blocking_admin_or, not_found_page, tr};
 
 struct AccountRow {
     name: String,
@@ -34,6 +35,7 @@ struct AccountRow {
 #[derive(Template)]
 #[template(path = "review/accounts.html")]
 struct AccountsPage {
+    t: Tr,
     nav: Option<Nav>,
     accounts: Vec<AccountRow>,
     invitations: Vec<(String, &'static str)>,
@@ -43,7 +45,7 @@ struct AccountsPage {
     unknown_today: u64,
 }
 
-fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, notice: Option<String>) -> Response {
+fn accounts_page(state: &AppState, session: &SessionView, link: Option<String>, notice: Option<Message>) -> Response {
     accounts_page_with_status(StatusCode::OK, state, session, link, notice)
 }
 
@@ -52,8 +54,10 @@ fn accounts_page_with_status(
     state: &AppState,
     session: &SessionView,
     link: Option<String>,
-    notice: Option<String>,
+    notice: Option<Message>,
 ) -> Response {
+    let t = tr();
+    let notice = notice.map(|m| t.message(&m));
     let accounts = state
         .store
         .accounts()
@@ -88,7 +92,7 @@ fn accounts_page_with_status(
     let unknown_today = state.store.unknown_sign_ins(state.clock.today()).unwrap_or(0);
     render::page_with_status(
         status,
-        &AccountsPage { nav: Some(Nav::of(session)), accounts, invitations, link, notice, unknown_today },
+        &AccountsPage { t, nav: Some(Nav::of(session)), accounts, invitations, link, notice, unknown_today },
     )
 }
 
@@ -110,7 +114,7 @@ pub async fn invite(
     CsrfForm(session, form): CsrfForm<InviteForm>,
 ) -> Response {
     let (Ok(name), Ok(role)) = (form.name.trim().parse::<AccountName>(), form.role.parse::<Role>()) else {
-        return accounts_page(&state, &session, None, Some("Give a valid name (a-z, 0-9, . _ -) and a role.".into()));
+        return accounts_page(&state, &session, None, Some(Message::new("accounts-invite-invalid")));
     };
     let (admin, me, invitee) = (state.admin.clone(), session.account.clone(), name.clone());
     let notice = |why| accounts_page(&state, &session, None, Some(why));
@@ -119,9 +123,7 @@ pub async fn invite(
             &state,
             &session,
             Some(format!("/invite/{token}")),
-            Some(format!(
-                "Invitation for {name} made. Send the link below over a safe channel; it works once, for {INVITATION_HOURS} hours, and is not shown again."
-            )),
+            Some(Message::new("accounts-invited").arg("name", &name).arg("hours", INVITATION_HOURS)),
         ),
         Err(response) => response,
     }
@@ -150,8 +152,8 @@ pub async fn disable(
     let notice = |why| accounts_page_with_status(StatusCode::UNPROCESSABLE_ENTITY, &state, &session, None, Some(why));
     match blocking_admin_or(move || admin.toggle_disabled(&me, &who), notice).await {
         Ok(disabled) => {
-            let what = if disabled { "disabled and signed out everywhere" } else { "enabled again" };
-            accounts_page(&state, &session, None, Some(format!("{name} is {what}.")))
+            let id = if disabled { "accounts-now-disabled" } else { "accounts-now-enabled" };
+            accounts_page(&state, &session, None, Some(Message::new(id).arg("name", &name)))
         }
         Err(response) => response,
     }
@@ -169,12 +171,7 @@ pub async fn reset_totp(
     };
     let (admin, me, who) = (state.admin.clone(), session.account.clone(), name.clone());
     match blocking_admin(move || admin.reset_totp(&me, &who)).await {
-        Ok(()) => accounts_page(
-            &state,
-            &session,
-            None,
-            Some(format!("{name} will set up a new authenticator at the next sign-in.")),
-        ),
+        Ok(()) => accounts_page(&state, &session, None, Some(Message::new("accounts-totp-reset").arg("name", &name))),
         Err(response) => response,
     }
 }
@@ -191,14 +188,17 @@ struct DeskRow {
 #[derive(Template)]
 #[template(path = "review/desks.html")]
 struct DesksPage {
+    t: Tr,
     nav: Option<Nav>,
     desks: Vec<DeskRow>,
     accounts: Vec<String>,
     is_admin: bool,
-    notice: Option<String>,
+    /// HTML: a new desk's name is isolated in it (`desks-created-html`).
+    notice: Option<Markup>,
 }
 
-fn desks_page(state: &AppState, session: &SessionView, notice: Option<String>) -> Response {
+fn desks_page(state: &AppState, session: &SessionView, notice: Option<Message>) -> Response {
+    let t = tr();
     let desks = state
         .store
         .desks()
@@ -229,11 +229,12 @@ fn desks_page(state: &AppState, session: &SessionView, notice: Option<String>) -
         .map(|a| a.name.to_string())
         .collect();
     render::page(&DesksPage {
+        t,
         nav: Some(Nav::of(session)),
         desks,
         accounts,
         is_admin: session.role == Role::Admin,
-        notice,
+        notice: notice.map(|m| t.markup(&m)),
     })
 }
 
@@ -254,15 +255,11 @@ pub async fn create_desk(
 ) -> Response {
     let name: String = form.name.trim().chars().take(100).collect();
     if name.is_empty() {
-        return desks_page(&state, &session, Some("Give the desk a name.".into()));
+        return desks_page(&state, &session, Some(Message::new("desks-name-missing")));
     }
     let (admin, me, desk_name) = (state.admin.clone(), session.account.clone(), name.clone());
     match blocking_admin(move || admin.create_desk(&me, &desk_name)).await {
-        Ok(_) => desks_page(
-            &state,
-            &session,
-            Some(format!("Desk \u{201c}{name}\u{201d} created; you are its first member.")),
-        ),
+        Ok(_) => desks_page(&state, &session, Some(Message::new("desks-created-html").arg("name", &name))),
         Err(response) => response,
     }
 }
@@ -281,13 +278,13 @@ pub async fn grant(
     CsrfForm(session, form): CsrfForm<MemberForm>,
 ) -> Response {
     let Ok(grantee) = form.account.trim().parse::<AccountName>() else {
-        return desks_page(&state, &session, Some("Choose an account.".into()));
+        return desks_page(&state, &session, Some(Message::new("desks-choose-account")));
     };
     let (admin, me, who) = (state.admin.clone(), session.account.clone(), grantee.clone());
     let DeskMember { desk, keys, .. } = member;
     let notice = |why| desks_page(&state, &session, Some(why));
     match blocking_admin_or(move || admin.grant(&me, &desk, &keys, &who), notice).await {
-        Ok(()) => desks_page(&state, &session, Some(format!("{grantee} can now read this desk's statements."))),
+        Ok(()) => desks_page(&state, &session, Some(Message::new("desks-granted").arg("name", &grantee))),
         Err(response) => response,
     }
 }
@@ -298,30 +295,23 @@ pub async fn revoke(
     CsrfForm(session, form): CsrfForm<MemberForm>,
 ) -> Response {
     let Ok(member) = form.account.trim().parse::<AccountName>() else {
-        return desks_page(&state, &session, Some("Choose an account.".into()));
+        return desks_page(&state, &session, Some(Message::new("desks-choose-account")));
     };
     let rotate = form.rotate == "yes";
     let (admin, me, who) = (state.admin.clone(), session.account.clone(), member.clone());
     match tokio::task::spawn_blocking(move || admin.revoke(&me, &desk, &who, rotate)).await {
         Ok(Ok(rotated)) => {
-            let mut notice = format!("{member} can no longer open this desk's keys.");
-            if rotated {
-                notice.push_str(" New statements will be sealed to a new key they never had.");
-            } else if rotate {
-                notice.push_str(" The key could not be rotated; try again.");
-            }
-            desks_page(&state, &session, Some(notice))
+            let id = match (rotated, rotate) {
+                (true, _) => "desks-revoked-rotated",
+                (false, true) => "desks-revoked-not-rotated",
+                (false, false) => "desks-revoked",
+            };
+            desks_page(&state, &session, Some(Message::new(id).arg("name", &member)))
         }
         Ok(Err(AdminError::AuditUnavailable)) if rotate => {
             // The revocation itself may have been made before the log
             // failed: say so on the page, with the rotation not done.
-            desks_page(
-                &state,
-                &session,
-                Some(format!(
-                    "{member}: the change was not completed. The key was not rotated: the audit log cannot be written."
-                )),
-            )
+            desks_page(&state, &session, Some(Message::new("desks-revoke-incomplete").arg("name", &member)))
         }
         Ok(Err(AdminError::Refused(why))) => desks_page(&state, &session, Some(why)),
         Ok(Err(e)) => admin_error_page(e),

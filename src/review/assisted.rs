@@ -19,7 +19,7 @@ use crate::intake::submit::{self, FormTarget};
 use crate::state::AppState;
 use crate::web::render;
 
-use super::{Nav, blocking};
+use super::{Nav, blocking, tr};
 
 const ACTION: &str = "/assisted";
 
@@ -98,6 +98,7 @@ struct Filed {
 #[derive(Template)]
 #[template(path = "review/filed.html")]
 struct FiledPage {
+    t: Tr,
     nav: Option<Nav>,
     filed: Vec<Filed>,
 }
@@ -115,5 +116,5 @@ pub async fn filed(State(state): State<AppState>, SignedIn(session): SignedIn) -
             example: r.example,
         })
         .collect();
-    render::page(&FiledPage { nav: Some(Nav::of(&session)), filed })
+    render::page(&FiledPage { t: tr(), nav: Some(Nav::of(&session)), filed })
 }

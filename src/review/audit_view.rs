@@ -17,10 +17,11 @@ use serde::Deserialize;
 
 use crate::audit::{self, Actor, Body, Record, export};
 use crate::auth::extract::Admin;
+use crate::i18n::{Message, Tr};
 use crate::state::AppState;
 use crate::web::render;
 
-use super::Nav;
+use super::{Nav, tr};
 
 const PER_PAGE: usize = 100;
 
@@ -175,9 +176,10 @@ impl Counts {
 #[derive(Template)]
 #[template(path = "review/audit.html")]
 struct AuditPage {
+    t: Tr,
     nav: Option<Nav>,
     /// `None` when intact, or what is wrong.
-    broken: Option<String>,
+    broken: Option<Message>,
     /// Records after the last checkpoint (known when intact).
     unsigned_tail: Option<u64>,
     checkpoint: String,
@@ -205,9 +207,18 @@ fn query(f: &Filters, page: usize) -> String {
     .unwrap_or_default()
 }
 
+/// What is wrong with the log. Where it was tampered with, and how a read
+/// failed, are the audit layer's own words (`audit verify` prints them).
+fn why_broken(e: audit::VerifyError) -> Message {
+    match e {
+        audit::VerifyError::Read(path, kind) => Message::new("audit-unreadable").arg("path", path).arg("error", kind),
+        audit::VerifyError::Tampered(at) => Message::new("audit-tampered").arg("where", at),
+    }
+}
+
 /// The log's bytes, read once: verified, counted and shown.
 struct Read {
-    broken: Option<String>,
+    broken: Option<Message>,
     unsigned_tail: Option<u64>,
     checkpoint: String,
     all: Vec<Shown>,
@@ -217,7 +228,7 @@ fn read_log(path: &std::path::Path) -> Read {
     let bytes = match audit::read_settled(path) {
         Ok(bytes) => bytes,
         Err(e) => {
-            return Read { broken: Some(e.to_string()), unsigned_tail: None, checkpoint: String::new(), all: vec![] };
+            return Read { broken: Some(why_broken(e)), unsigned_tail: None, checkpoint: String::new(), all: vec![] };
         }
     };
     let (broken, unsigned_tail, checkpoint) = match audit::verify_bytes(&bytes, None) {
@@ -226,7 +237,7 @@ fn read_log(path: &std::path::Path) -> Read {
             Some(summary.unsigned_tail),
             summary.last_checkpoint.map(|cp| export::to_text(&cp)).unwrap_or_default(),
         ),
-        Err(e) => (Some(format!("the audit log has been tampered with at {e}")), None, String::new()),
+        Err(e) => (Some(why_broken(audit::VerifyError::Tampered(e))), None, String::new()),
     };
     // Newest first.
     let all = audit::parse_records(&bytes).iter().rev().map(shown).collect();
@@ -236,7 +247,7 @@ fn read_log(path: &std::path::Path) -> Read {
 pub async fn page(State(state): State<AppState>, Admin(session): Admin, Query(filters): Query<Filters>) -> Response {
     let path = audit::log_path(state.store.dir());
     let Ok(read) = tokio::task::spawn_blocking(move || read_log(&path)).await else {
-        return super::message_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.");
+        return super::message_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, &Message::new("error-failed"));
     };
     let Read { broken, unsigned_tail, checkpoint, all } = read;
     let log = Counts::of(&all);
@@ -257,6 +268,7 @@ pub async fn page(State(state): State<AppState>, Admin(session): Admin, Query(fi
     let query_prev = query(&filters, page.saturating_sub(1));
     let query_next = query(&filters, page + 1);
     render::page(&AuditPage {
+        t: tr(),
         nav: Some(Nav::of(&session)),
         broken,
         unsigned_tail,

@@ -17,11 +17,12 @@ use crate::auth::extract::{CsrfForm, SignedIn};
 use crate::auth::policy;
 use crate::auth::totp::TotpSecret;
 use crate::crypto::KdfParams;
+use crate::i18n::{Message, Tr};
 use crate::state::AppState;
 use crate::storage::Invitation;
 use crate::web::render;
 
-use super::{Nav, blocking_admin, message_page, not_found_page};
+use super::{Nav, blocking_admin, message_page, not_found_page, tr};
 
 /// How long a shown secret waits for its first code.
 const ENROLMENT_MINUTES: u64 = 15;
@@ -29,6 +30,7 @@ const ENROLMENT_MINUTES: u64 = 15;
 #[derive(Template)]
 #[template(path = "review/invitation.html")]
 struct InvitationPage<'a> {
+    t: Tr,
     nav: Option<Nav>,
     name: &'a str,
     problem: Option<String>,
@@ -37,6 +39,7 @@ struct InvitationPage<'a> {
 #[derive(Template)]
 #[template(path = "review/enrol.html")]
 struct EnrolPage<'a> {
+    t: Tr,
     nav: Option<Nav>,
     name: &'a str,
     secret: &'a str,
@@ -44,7 +47,7 @@ struct EnrolPage<'a> {
     qr_svg: &'a str,
     action: &'a str,
     csrf: Option<&'a str>,
-    problem: Option<&'a str>,
+    problem: Option<String>,
 }
 
 /// An SVG QR code of the otpauth URI. The SVG is made by the `qrcode`
@@ -63,10 +66,8 @@ fn live_invitation(state: &AppState, token: &str) -> Option<Invitation> {
 
 pub async fn invitation(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match live_invitation(&state, &token) {
-        Some(inv) => render::page(&InvitationPage { nav: None, name: inv.name.as_str(), problem: None }),
-        None => {
-            message_page(StatusCode::NOT_FOUND, "This invitation does not exist or has expired. Ask for a new one.")
-        }
+        Some(inv) => render::page(&InvitationPage { t: tr(), nav: None, name: inv.name.as_str(), problem: None }),
+        None => message_page(StatusCode::NOT_FOUND, &Message::new("invitation-gone")),
     }
 }
 
@@ -78,15 +79,17 @@ pub struct NewPassword {
     again: String,
 }
 
-fn enrol_page(name: &str, totp: &TotpSecret, action: &str, csrf: Option<&str>, problem: Option<&str>) -> Response {
+fn enrol_page(name: &str, totp: &TotpSecret, action: &str, csrf: Option<&str>, problem: Option<Message>) -> Response {
     let (Ok(secret), Ok(uri)) = (totp.base32(name), totp.otpauth_uri(name)) else {
-        return message_page(StatusCode::INTERNAL_SERVER_ERROR, "The authenticator secret could not be shown.");
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, &Message::new("enrol-secret-unshowable"));
     };
     let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let svg = qr_svg(&uri);
+    let t = tr();
+    let problem = problem.map(|m| t.message(&m));
     render::page_with_status(
         status,
-        &EnrolPage { nav: None, name, secret: &secret, uri: &uri, qr_svg: &svg, action, csrf, problem },
+        &EnrolPage { t, nav: None, name, secret: &secret, uri: &uri, qr_svg: &svg, action, csrf, problem },
     )
 }
 
@@ -97,14 +100,15 @@ pub async fn accept(
 ) -> Response {
     let Some(inv) = live_invitation(&state, &token) else { return not_found_page() };
     let Ok(Form(form)) = form else { return not_found_page() };
-    let problem = |p: String| {
+    let problem = |p: Message| {
+        let t = tr();
         render::page_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &InvitationPage { nav: None, name: inv.name.as_str(), problem: Some(p) },
+            &InvitationPage { t, nav: None, name: inv.name.as_str(), problem: Some(t.message(&p)) },
         )
     };
     if form.password != form.again {
-        return problem("The two passwords are not the same.".into());
+        return problem(Message::new("invitation-passwords-differ"));
     }
     let password = match policy::check(form.password.clone(), inv.name.as_str()) {
         Ok(p) => p,
@@ -115,7 +119,7 @@ pub async fn accept(
         state.auth.pool.run(move || accounts::prepare(name, role, &password, KdfParams::DEFAULT, today)).await;
     let account = match prepared {
         Ok(Ok(account)) => account,
-        _ => return message_page(StatusCode::SERVICE_UNAVAILABLE, "The server is busy. Try again in a minute."),
+        _ => return message_page(StatusCode::SERVICE_UNAVAILABLE, &Message::new("server-busy")),
     };
     let response = enrol_page(inv.name.as_str(), &account.totp, &format!("/invite/{token}/confirm"), None, None);
     let totp = TotpSecret::from_bytes(account.totp.as_bytes());
@@ -149,17 +153,12 @@ pub async fn confirm_invitation(
         let mut enrolments = state.auth.enrolments.lock().unwrap_or_else(|p| p.into_inner());
         enrolments.retain(|_, e| e.expires > now);
         let Some(enrolment) = enrolments.get(&key) else {
-            return message_page(StatusCode::NOT_FOUND, "This step has expired. Open the invitation link again.");
+            return message_page(StatusCode::NOT_FOUND, &Message::new("invitation-step-expired"));
         };
         let Some(step) = enrolment.totp.verify(inv.name.as_str(), &form.totp, now, None) else {
             let action = format!("/invite/{token}/confirm");
-            return enrol_page(
-                inv.name.as_str(),
-                &enrolment.totp,
-                &action,
-                None,
-                Some("That code is not right. Try the current one."),
-            );
+            let wrong = Some(Message::new("enrol-code-wrong"));
+            return enrol_page(inv.name.as_str(), &enrolment.totp, &action, None, wrong);
         };
         enrolments.remove(&key).and_then(|e| e.account).map(|account| {
             let mut record = account.record.clone();
@@ -172,10 +171,7 @@ pub async fn confirm_invitation(
     if let Err(response) = blocking_admin(move || admin.activate(&token, record)).await {
         return response;
     }
-    message_page(
-        StatusCode::OK,
-        "Your account is ready. Sign in with your password and a code. A desk member will give you access to their desk.",
-    )
+    message_page(StatusCode::OK, &Message::new("invitation-ready"))
 }
 
 pub async fn totp_form(State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
@@ -211,7 +207,7 @@ pub async fn totp_confirm(State(state): State<AppState>, CsrfForm(session, form)
             &secret,
             "/enrol-totp",
             Some(&session.csrf),
-            Some("That code is not right. Try the current one."),
+            Some(Message::new("enrol-code-wrong")),
         );
     };
     let (admin, account, token_hash) = (state.admin.clone(), session.account.clone(), session.token_hash.clone());

@@ -18,11 +18,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::extract::{Admin, CsrfForm, SignedIn, Statement};
 use crate::crypto::Recipient;
+use crate::i18n::{Markup, Message, Tr};
 use crate::state::AppState;
 use crate::storage::Partner;
 use crate::web::render;
 
-use super::{Nav, blocking, blocking_admin, message_page};
+use super::{Nav, blocking, blocking_admin, message_page, tr};
 
 type Pairs = Vec<(String, String)>;
 
@@ -33,13 +34,16 @@ fn first<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
 #[derive(Template)]
 #[template(path = "review/partners.html")]
 struct PartnersPage {
+    t: Tr,
     nav: Option<Nav>,
     partners: Vec<Partner>,
-    notice: Option<String>,
+    /// HTML: the partner's name is isolated in it (`partners-added-html`).
+    notice: Option<Markup>,
 }
 
 pub async fn partners(State(state): State<AppState>, Admin(session): Admin) -> Response {
     render::page(&PartnersPage {
+        t: tr(),
         nav: Some(Nav::of(&session)),
         partners: state.store.partners().unwrap_or_default(),
         notice: None,
@@ -53,18 +57,20 @@ pub async fn add_partner(
 ) -> Response {
     let name: String = first(&form, "name").chars().take(200).collect();
     let Ok(recipient) = first(&form, "recipient").parse::<Recipient>() else {
-        return message_page(StatusCode::UNPROCESSABLE_ENTITY, "The partner's key must be an age recipient (age1…).");
+        return message_page(StatusCode::UNPROCESSABLE_ENTITY, &Message::new("partners-key-invalid"));
     };
     if name.is_empty() {
-        return message_page(StatusCode::UNPROCESSABLE_ENTITY, "Give the partner's name.");
+        return message_page(StatusCode::UNPROCESSABLE_ENTITY, &Message::new("partners-name-missing"));
     }
     let (admin, account) = (state.admin.clone(), session.account.clone());
     let partner = match blocking_admin(move || admin.add_partner(&account, name, recipient)).await {
         Ok(p) => p,
         Err(response) => return response,
     };
-    let notice = Some(format!("{} can now receive case bundles.", partner.name));
+    let t = tr();
+    let notice = Some(t.markup(Message::new("partners-added-html").arg("name", &partner.name)));
     render::page(&PartnersPage {
+        t,
         nav: Some(Nav::of(&session)),
         partners: state.store.partners().unwrap_or_default(),
         notice,

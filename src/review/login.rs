@@ -11,21 +11,25 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::auth::extract::CsrfForm;
 use crate::auth::login::{SignInOutcome, sign_in};
 use crate::auth::session::COOKIE;
+use crate::i18n::{Message, Tr};
 use crate::state::AppState;
 use crate::web::render;
 
-use super::Nav;
+use super::{Nav, tr};
 
 #[derive(Template)]
 #[template(path = "review/login.html")]
 struct LoginPage<'a> {
+    t: Tr,
     nav: Option<Nav>,
-    problem: Option<&'a str>,
+    problem: Option<String>,
     username: &'a str,
 }
 
-fn page(status: StatusCode, problem: Option<&str>, username: &str) -> Response {
-    render::page_with_status(status, &LoginPage { nav: None, problem, username })
+fn page(status: StatusCode, problem: Option<Message>, username: &str) -> Response {
+    let t = tr();
+    let problem = problem.map(|m| t.message(&m));
+    render::page_with_status(status, &LoginPage { t, nav: None, problem, username })
 }
 
 pub async fn form() -> Response {
@@ -42,12 +46,9 @@ pub struct LoginForm {
     totp: String,
 }
 
-/// One message for an unknown name, a wrong password and a wrong code.
-const REFUSED: &str = "The username, password or code is not right.";
-
 pub async fn submit(State(state): State<AppState>, form: Result<Form<LoginForm>, FormRejection>) -> Response {
     let Ok(Form(form)) = form else {
-        return page(StatusCode::BAD_REQUEST, Some("Fill in the username, password and code."), "");
+        return page(StatusCode::BAD_REQUEST, Some(Message::new("login-incomplete")), "");
     };
     let username: String = form.username.chars().take(64).collect();
     // On a task of its own: a client that goes away mid-attempt must not
@@ -70,20 +71,19 @@ pub async fn submit(State(state): State<AppState>, form: Result<Form<LoginForm>,
             }
             response
         }
-        SignInOutcome::Refused => page(StatusCode::UNAUTHORIZED, Some(REFUSED), &username),
+        // One message for an unknown name, a wrong password and a wrong code.
+        SignInOutcome::Refused => page(StatusCode::UNAUTHORIZED, Some(Message::new("login-refused")), &username),
         SignInOutcome::Throttled(seconds) => {
-            let message = format!("Too many failed attempts. Try again in {} minute(s).", seconds.div_ceil(60).max(1));
-            let mut r = page(StatusCode::TOO_MANY_REQUESTS, Some(&message), &username);
+            let message = Message::new("login-throttled").arg("minutes", seconds.div_ceil(60).max(1));
+            let mut r = page(StatusCode::TOO_MANY_REQUESTS, Some(message), &username);
             if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
             r
         }
-        SignInOutcome::Unavailable => page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some("Signing in is not possible right now. Try again in a minute."),
-            &username,
-        ),
+        SignInOutcome::Unavailable => {
+            page(StatusCode::SERVICE_UNAVAILABLE, Some(Message::new("login-unavailable")), &username)
+        }
     }
 }
 

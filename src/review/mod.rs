@@ -17,6 +17,10 @@
 //! administration (`crate::administration`) on a blocking thread, and
 //! render. Who may act is decided by the extractors; audit entries and the
 //! reviewers' index are the layers' business, never a handler's.
+//!
+//! Every word on these pages comes from the reviewer catalogue
+//! (`locales/review/en.ftl`) through [`tr`]: each page has a `t` for its
+//! template, and refusals from the layers below arrive as [`Message`]s.
 
 mod account;
 mod actions;
@@ -42,9 +46,16 @@ use crate::administration::AdminError;
 use crate::auth::extract::same_origin_posts;
 use crate::auth::session::SessionView;
 use crate::case::CaseError;
+use crate::i18n::{Lang, Message, Tr};
 use crate::state::AppState;
 use crate::storage::Role;
 use crate::web::{self, render};
+
+/// The reviewer pages' messages. English: the review side's catalogue is
+/// not translated yet; when it is, the language is chosen here.
+pub fn tr() -> Tr {
+    Tr::review(Lang::En)
+}
 
 /// What the page frame shows of the signed-in account.
 pub struct Nav {
@@ -61,18 +72,20 @@ impl Nav {
 
 #[derive(Template)]
 #[template(path = "review/message.html")]
-struct MessagePage<'a> {
+struct MessagePage {
+    t: Tr,
     nav: Option<Nav>,
-    message: &'a str,
+    message: String,
 }
 
 /// A page with one sentence (errors, refusals).
-pub fn message_page(status: StatusCode, message: &str) -> Response {
-    render::page_with_status(status, &MessagePage { nav: None, message })
+pub fn message_page(status: StatusCode, message: &Message) -> Response {
+    let t = tr();
+    render::page_with_status(status, &MessagePage { t, nav: None, message: t.message(message) })
 }
 
 pub fn not_found_page() -> Response {
-    message_page(StatusCode::NOT_FOUND, "There is nothing here.")
+    message_page(StatusCode::NOT_FOUND, &Message::new("not-found"))
 }
 
 /// The one mapping from a case outcome to a page. Failures are logged
@@ -83,17 +96,13 @@ pub fn case_error_page(e: CaseError) -> Response {
         CaseError::Refused(why) => message_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
         CaseError::OutsideConsent(why) => message_page(StatusCode::FORBIDDEN, &why),
         CaseError::Conflict(why) => message_page(StatusCode::CONFLICT, &why),
-        CaseError::AuditUnavailable => message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The audit log cannot be written, so nothing was shown or changed. Tell an administrator.",
-        ),
-        CaseError::DiskFull => message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server's disk is nearly full, so nothing was changed. Tell an administrator; it works again as soon as space is freed.",
-        ),
+        CaseError::AuditUnavailable => {
+            message_page(StatusCode::SERVICE_UNAVAILABLE, &Message::new("error-audit-unavailable"))
+        }
+        CaseError::DiskFull => message_page(StatusCode::SERVICE_UNAVAILABLE, &Message::new("error-disk-full")),
         CaseError::Failed(detail) => {
             tracing::error!(error = %detail, "a case operation failed");
-            message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing was changed.")
+            message_page(StatusCode::INTERNAL_SERVER_ERROR, &Message::new("error-failed-nothing-changed"))
         }
     }
 }
@@ -104,15 +113,12 @@ pub fn admin_error_page(e: AdminError) -> Response {
         AdminError::NotFound => not_found_page(),
         AdminError::Refused(why) => message_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
         AdminError::AuditUnavailable => {
-            message_page(StatusCode::SERVICE_UNAVAILABLE, "The audit log cannot be written, so nothing was changed.")
+            message_page(StatusCode::SERVICE_UNAVAILABLE, &Message::new("error-admin-audit-unavailable"))
         }
-        AdminError::DiskFull => message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server's disk is nearly full, so nothing was changed. It works again as soon as space is freed.",
-        ),
+        AdminError::DiskFull => message_page(StatusCode::SERVICE_UNAVAILABLE, &Message::new("error-admin-disk-full")),
         AdminError::Failed(detail) => {
             tracing::error!(error = %detail, "an administrative change failed");
-            message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong; nothing was changed.")
+            message_page(StatusCode::INTERNAL_SERVER_ERROR, &Message::new("error-failed-nothing-changed"))
         }
     }
 }
@@ -126,7 +132,7 @@ async fn off_executor<T: Send + 'static, E: Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(page(e)),
-        Err(_) => Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")),
+        Err(_) => Err(message_page(StatusCode::INTERNAL_SERVER_ERROR, &Message::new("error-failed"))),
     }
 }
 
@@ -148,7 +154,7 @@ pub async fn blocking_admin<T: Send + 'static>(
 /// `refused` (as a notice on the page the form came from).
 pub async fn blocking_admin_or<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
-    refused: impl FnOnce(String) -> Response,
+    refused: impl FnOnce(Message) -> Response,
 ) -> Result<T, Response> {
     off_executor(work, |e| match e {
         AdminError::Refused(why) => refused(why),

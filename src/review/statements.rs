@@ -20,14 +20,14 @@ use serde_json::Value;
 use crate::auth::extract::{SignedIn, Statement};
 use crate::case::StatementView;
 use crate::case::{names, triage};
-use crate::i18n::{Lang, Tr};
+use crate::i18n::{Lang, Message, Tr};
 use crate::intake::schema::{ASSISTED, COMMUNITIES, Kind, PARTS, ROLES};
 use crate::search;
 use crate::state::AppState;
 use crate::storage::DeskId;
 use crate::web::render;
 
-use super::{Nav, blocking, message_page};
+use super::{Nav, blocking, message_page, tr};
 
 const PER_PAGE: usize = 50;
 
@@ -133,6 +133,7 @@ pub fn short_id(id: &str) -> String {
 #[derive(Template)]
 #[template(path = "review/list.html")]
 struct ListPage {
+    t: Tr,
     nav: Option<Nav>,
     rows: Vec<Row>,
     desks: Vec<(String, String)>,
@@ -195,7 +196,9 @@ pub async fn list(
     let index = state.search.clone();
     let page_no = query.page;
     let found = tokio::task::spawn_blocking(move || index.search(&desks, &q, page_no, PER_PAGE)).await;
-    let Ok(found) = found else { return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.") };
+    let Ok(found) = found else {
+        return message_page(StatusCode::INTERNAL_SERVER_ERROR, &Message::new("error-failed"));
+    };
     let pages = found.matching.div_ceil(PER_PAGE).max(1);
     let rows = found
         .entries
@@ -228,6 +231,7 @@ pub async fn list(
     let desk_names = state.cases.desks_of(&session.reader()).into_iter().map(|(id, name)| (id.0, name)).collect();
     let building = (progress.done < progress.total).then_some((progress.done, progress.total));
     render::page(&ListPage {
+        t: tr(),
         nav: Some(Nav::of(&session)),
         rows,
         desks: desk_names,
@@ -291,6 +295,7 @@ struct ThreadRow {
 #[derive(Template)]
 #[template(path = "review/statement.html")]
 struct StatementPage {
+    t: Tr,
     nav: Option<Nav>,
     id: String,
     short_id: String,
@@ -327,8 +332,10 @@ struct StatementPage {
     publication: &'static [&'static str],
 }
 
-/// The form's fields with values, in form order, with English labels.
-fn sections(fields: &serde_json::Map<String, Value>) -> Vec<Section> {
+/// The form's fields with values, in form order, with English labels: the
+/// witness catalogue's questions and answers (`review` says "yes" and
+/// numbers a question asked more than once).
+fn sections(review: &Tr, fields: &serde_json::Map<String, Value>) -> Vec<Section> {
     let t = Tr::new(Lang::En);
     let mut out = Vec::new();
     for part in std::iter::once(&*ASSISTED).chain(PARTS.iter()) {
@@ -347,12 +354,12 @@ fn sections(fields: &serde_json::Map<String, Value>) -> Vec<Section> {
                         .collect::<Vec<_>>()
                         .join("; "),
                     (Kind::Choice { vocab, .. }, Value::String(code)) => t.t(&format!("v-{}-{code}", vocab.id)),
-                    (Kind::Check, _) => "yes".into(),
+                    (Kind::Check, _) => review.t("statement-field-checked"),
                     (_, Value::String(s)) => s.clone(),
                     (_, other) => other.to_string(),
                 };
                 let label = match field.slot {
-                    Some(n) => format!("{} ({n})", t.t(&format!("f-{}", field.base))),
+                    Some(n) => review.t2("statement-field-slot", "label", t.t(&format!("f-{}", field.base)), "slot", n),
                     None => t.t(&format!("f-{}", field.base)),
                 };
                 items.push(Item { label, value: text });
@@ -366,6 +373,7 @@ fn sections(fields: &serde_json::Map<String, Value>) -> Vec<Section> {
 }
 
 pub async fn show(State(state): State<AppState>, Statement(session, statement): Statement) -> Response {
+    let t = tr();
     let cases = state.cases.clone();
     let (statement, view) = match blocking(move || {
         let permit = cases.permit_view(&statement)?;
@@ -399,7 +407,11 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         .iter()
         .flat_map(|a| {
             let a = &a.addition;
-            a.files.iter().map(move |f| (f.index, format!("addition {} · {}", a.sequence, a.received)))
+            a.files.iter().map(move |f| {
+                let from =
+                    Message::new("statement-file-from-addition").arg("sequence", a.sequence).arg("day", &a.received);
+                (f.index, t.message(&from))
+            })
         })
         .collect();
     let files = files
@@ -408,8 +420,8 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
             let declared = f.declared_type.clone();
             let received_with = match added.get(&f.index) {
                 Some(addition) => addition.clone(),
-                None if f.index <= with_statement => "with the statement".into(),
-                None => "added later (no signed proof)".into(),
+                None if f.index <= with_statement => t.t("statement-file-with-statement"),
+                None => t.t("statement-file-added-later"),
             };
             FileRow {
                 received_with,
@@ -444,13 +456,14 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
         .map(|item| {
             let mut text = item.text;
             if !item.files.is_empty() {
-                text = format!("{text}[files added: {}]", item.files.join(", "));
+                text.push_str(&t.t1("statement-thread-files-added", "files", item.files.join(", ")));
             }
             ThreadRow { from_reviewer: item.from_reviewer, day: item.day, text, unread: item.unread }
         })
         .collect();
     let history = super::audit_view::history_of(&state, &record.id);
     render::page(&StatementPage {
+        t,
         nav: Some(Nav::of(&session)),
         history,
         labels: triage.labels.iter().cloned().collect::<Vec<_>>().join(" "),
@@ -487,7 +500,7 @@ pub async fn show(State(state): State<AppState>, Statement(session, statement): 
             .safety_screen_due(record.received, state.clock.today())
             .map(|due| (due.by.to_string(), due.overdue)),
         narrative,
-        sections: sections(&fields),
+        sections: sections(&t, &fields),
         files,
         consent,
         thread,

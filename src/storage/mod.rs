@@ -37,6 +37,7 @@ use zeroize::Zeroizing;
 
 use crate::clock::Day;
 use crate::crypto::{Sealed, SigningKey};
+use crate::i18n::Message;
 
 pub use durable::{create_private_dir, sync_dir};
 pub use feed::{ChangeFeed, ChangeKind, StatementChange, Subscriber};
@@ -123,7 +124,7 @@ pub trait StatementRecords: ChangeFeed + Send + Sync {
         &self,
         id: &str,
         audit_events: &[Vec<u8>],
-        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), String>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<SubmissionRecord, ModifyError>;
 
     /// Every submission record (for listing and export).
@@ -133,11 +134,28 @@ pub trait StatementRecords: ChangeFeed + Send + Sync {
 /// Why a record could not be changed.
 #[derive(Debug, thiserror::Error)]
 pub enum ModifyError {
-    /// The change itself declined (the reason is for the person asking).
+    /// The change itself declined (the reason is for the person asking,
+    /// in the reviewer catalogue).
     #[error("{0}")]
-    Refused(String),
+    Refused(Message),
+    /// The change itself failed (sealing, say): the detail is for the log.
+    #[error("{0}")]
+    Failed(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl From<Message> for ModifyError {
+    fn from(why: Message) -> Self {
+        ModifyError::Refused(why)
+    }
+}
+
+impl ModifyError {
+    /// A failure of the change's own work, for the log.
+    pub fn failed(e: impl std::fmt::Display) -> ModifyError {
+        ModifyError::Failed(e.to_string())
+    }
 }
 
 const TREE_META: &str = "meta";
@@ -404,7 +422,7 @@ impl Store {
     pub fn modify_account(
         &self,
         name: &AccountName,
-        mut change: impl FnMut(&mut AccountRecord) -> Result<(), String>,
+        mut change: impl FnMut(&mut AccountRecord) -> Result<(), ModifyError>,
     ) -> Result<AccountRecord, ModifyError> {
         self.modify_account_and_wraps(name, |record| change(record).map(|()| Vec::new()))
     }
@@ -415,7 +433,7 @@ impl Store {
     pub fn modify_account_and_wraps(
         &self,
         name: &AccountName,
-        mut change: impl FnMut(&mut AccountRecord) -> Result<Vec<DeskKeyWrap>, String>,
+        mut change: impl FnMut(&mut AccountRecord) -> Result<Vec<DeskKeyWrap>, ModifyError>,
     ) -> Result<AccountRecord, ModifyError> {
         self.room()?;
         let key = name.as_str().as_bytes().to_vec();
@@ -424,7 +442,7 @@ impl Store {
                 return Err(ModifyError::Storage(StorageError::NotFound));
             };
             let mut record: AccountRecord = decode(&current)?;
-            let wraps = change(&mut record).map_err(ModifyError::Refused)?;
+            let wraps = change(&mut record)?;
             let value = encode(&record)?;
             let wraps: Vec<(Vec<u8>, Vec<u8>)> = wraps
                 .iter()
@@ -449,7 +467,7 @@ impl Store {
                 Err(sled::transaction::TransactionError::Storage(e)) => return Err(ModifyError::Storage(e.into())),
             }
         }
-        Err(ModifyError::Refused("the account kept changing; try again".into()))
+        Err(ModifyError::Refused(Message::new("storage-account-kept-changing")))
     }
 
     /// Counts a failed sign-in under a name that is not an account, by day
@@ -744,7 +762,7 @@ impl StatementRecords for Store {
         &self,
         id: &str,
         audit_events: &[Vec<u8>],
-        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), String>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<SubmissionRecord, ModifyError> {
         self.room()?;
         let key = id.as_bytes().to_vec();
@@ -754,7 +772,7 @@ impl StatementRecords for Store {
             };
             let before: SubmissionRecord = decode(&current)?;
             let mut record = before.clone();
-            change(&mut record).map_err(ModifyError::Refused)?;
+            change(&mut record)?;
             record.version = before.version + 1;
             let value = encode(&record)?;
             let pending: Vec<(Vec<u8>, &[u8])> =
@@ -779,7 +797,7 @@ impl StatementRecords for Store {
                 Err(sled::transaction::TransactionError::Storage(e)) => return Err(ModifyError::Storage(e.into())),
             }
         }
-        Err(ModifyError::Refused("the statement kept changing; try again".into()))
+        Err(ModifyError::Refused(Message::new("storage-statement-kept-changing")))
     }
 
     fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
