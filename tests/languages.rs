@@ -226,7 +226,11 @@ async fn statements_in_every_script_come_back_byte_identical_and_are_found_from_
     for (q, langs) in cases {
         let page = ada.client.get(format!("{}/", ada.base)).query(&[("q", q)]).header("Cookie", &ada.cookie);
         let page = page.send().await.unwrap().text().await.unwrap();
-        assert!(page.contains(&format!("{} statements", langs.len())), "{q}: {page}");
+        let count = match langs.len() {
+            1 => "1 statement ·".to_string(),
+            n => format!("{n} statements ·"),
+        };
+        assert!(page.contains(&count), "{q}: {page}");
         for (lang, statement) in STATEMENTS {
             let first = statement.lines().next().unwrap();
             let first: String = first.chars().take(testimony::search::FIRST_LINE_CHARS).collect();
@@ -254,6 +258,106 @@ async fn statements_in_every_script_come_back_byte_identical_and_are_found_from_
     }
     for (lang, statement) in STATEMENTS {
         assert!(exported.iter().any(|text| text.as_bytes() == statement.as_bytes()), "{lang} is not exported as sent");
+    }
+    server.stop().await;
+}
+
+/// The `action` of every form on a page.
+fn actions(page: &str) -> Vec<&str> {
+    page.match_indices("<form method=\"post\" action=\"")
+        .map(|(at, m)| {
+            let rest = &page[at + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_language_chosen_survives_every_post_and_a_receipt_survives_changing_it() {
+    let site = Site::new();
+    let server =
+        InProcess::start(&site, Arc::new(ManualClock::at(Timestamp(1_795_950_000))), IntakeLimits::default()).await;
+    let base = &server.public;
+    // A browser that asks for English, and a witness who chose Uyghur.
+    let form = Form::new().text("role", "detained_self").text("consent_store", "yes").text("statement", "بىز");
+    let receipt_page = http()
+        .post(format!("{base}/submit?lang=ug"))
+        .header("accept-language", "en")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(receipt_page.contains("<html lang=\"ug\" dir=\"rtl\">"));
+    let receipt = receipt_in(&receipt_page);
+    let main = |page: &str| page[page.find("<main>").unwrap()..].to_string();
+    for action in actions(&main(&receipt_page)) {
+        assert!(action.ends_with("lang=ug"), "{action}");
+    }
+    // The menu on the receipt page posts the receipt: the case opens in the
+    // other language, and still shows the receipt to write down.
+    let switch = "action=\"/followup?lang=zh-Hant\"><input type=\"hidden\" name=\"receipt\" value=\"";
+    assert!(receipt_page.contains(switch), "the menu carries the receipt");
+    let case = http()
+        .post(format!("{base}/followup?lang=zh-Hant"))
+        .header("accept-language", "en")
+        .form(&[("receipt", receipt.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(case.status(), 200);
+    let case = case.text().await.unwrap();
+    assert!(case.contains("<html lang=\"zh-Hant\""));
+    let digits: String = case.chars().filter(char::is_ascii_digit).collect();
+    assert!(digits.contains(&receipt), "the case page shows the receipt");
+
+    // Every form on the case page posts in the language chosen, and each
+    // answer page keeps it.
+    let case_ug = http()
+        .post(format!("{base}/followup?lang=ug"))
+        .header("accept-language", "en")
+        .form(&[("receipt", receipt.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let case_ug = main(&case_ug);
+    let found = actions(&case_ug);
+    assert!(found.len() >= 4, "{found:?}");
+    for action in found {
+        assert!(action.ends_with("lang=ug"), "{action}");
+    }
+    let answered = http()
+        .post(format!("{base}/followup/answer?lang=ug"))
+        .header("accept-language", "en")
+        .form(&[("receipt", receipt.as_str()), ("message", "ياخشى")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(answered.contains("<html lang=\"ug\" dir=\"rtl\">"));
+    let wrong = http()
+        .post(format!("{base}/followup?lang=ug"))
+        .header("accept-language", "en")
+        .form(&[("receipt", "1234")])
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong.text().await.unwrap().contains("<html lang=\"ug\" dir=\"rtl\">"), "a refusal keeps it too");
+
+    // A follow-up action's address opened as a page (a language link on
+    // its answer) leads back to the follow-up form in that language.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["answer", "files", "consent", "withdraw", "manifest"] {
+        let r = no_redirects.get(format!("{base}/followup/{path}?lang=bo")).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(r.headers()["location"], "/followup?lang=bo");
     }
     server.stop().await;
 }

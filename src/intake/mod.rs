@@ -31,8 +31,8 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::middleware;
-use axum::response::Response;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use crate::clock::Clock;
 use crate::config::IntakeLimits;
@@ -122,17 +122,24 @@ async fn not_found(WitnessLang(t): WitnessLang) -> Response {
     message_page(t, StatusCode::NOT_FOUND, "notfound-title", t.t("notfound-text"), "/")
 }
 
+/// A follow-up action's address opened as a page (a language link on its
+/// answer, a reload, a bookmark): the follow-up form in the same language,
+/// never a bare 405.
+async fn back_to_followup(WitnessLang(t): WitnessLang) -> Response {
+    axum::response::Redirect::to(&format!("/followup?lang={}", t.html_lang())).into_response()
+}
+
 /// Every route of the public listener.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/submit", get(submit::form).post(submit::submit).layer(DefaultBodyLimit::disable()))
         .route("/followup", get(followup::form).post(followup::open))
-        .route("/followup/answer", post(followup::answer))
-        .route("/followup/files", post(followup::add_files).layer(DefaultBodyLimit::disable()))
-        .route("/followup/consent", post(followup::change_consent))
-        .route("/followup/withdraw", post(followup::withdraw))
-        .route("/followup/manifest", post(followup::manifest))
+        .route("/followup/answer", get(back_to_followup).post(followup::answer))
+        .route("/followup/files", get(back_to_followup).post(followup::add_files).layer(DefaultBodyLimit::disable()))
+        .route("/followup/consent", get(back_to_followup).post(followup::change_consent))
+        .route("/followup/withdraw", get(back_to_followup).post(followup::withdraw))
+        .route("/followup/manifest", get(back_to_followup).post(followup::manifest))
         .merge(web::health_routes())
         .merge(web::assets::routes())
         .fallback(not_found)
