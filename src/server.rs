@@ -96,8 +96,9 @@ pub async fn run(
     Ok(())
 }
 
-/// Every minute: ends expired sessions (auditing each) and drops the
-/// decrypted index of any desk no signed-in member holds any more.
+/// Every minute: ends expired sessions (auditing each), rewrites the sealed
+/// index snapshots that are due, and drops the decrypted index of any desk
+/// no signed-in member holds any more.
 async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -106,7 +107,9 @@ async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
                 let state = state.clone();
                 let _ = tokio::task::spawn_blocking(move || {
                     state.admin.sessions_expired(state.auth.sessions.sweep());
-                    state.search.retain(&state.auth.sessions.live_desks());
+                    let live = state.auth.sessions.live_desks();
+                    state.search.save_due_snapshots(&state.store, &live);
+                    state.search.retain(&live);
                 })
                 .await;
             }

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use testimony::storage::StatementRecords;
@@ -694,5 +695,94 @@ async fn concurrent_changes_never_undo_each_other_or_a_withdrawal() {
     let record = w.server.state.store.submission(&id).unwrap().unwrap();
     assert_eq!(record.state, "withdrawn");
     assert!(record.statement.is_none() && record.triage.is_none(), "the purge stands");
+    w.server.stop().await;
+}
+
+/// A fresh index of the server's default desk, opened with the recovery
+/// key (as a member's session would with theirs), once it is complete.
+async fn fresh_index(w: &World) -> (Arc<testimony::search::SearchIndex>, HashSet<testimony::storage::DeskId>) {
+    let store = w.server.state.store.clone();
+    let server = store.server().unwrap();
+    let recovery = testimony::crypto::read_identity_file(&w.site.recovery_key).unwrap();
+    let key =
+        testimony::custody::unwrap(&store, &server.default_desk, 0, &testimony::storage::Holder::Recovery, &recovery)
+            .unwrap();
+    let index = Arc::new(testimony::search::SearchIndex::default());
+    let desks = std::collections::HashMap::from([(server.default_desk.clone(), vec![(0u32, Arc::new(key))])]);
+    let visible: HashSet<_> = desks.keys().cloned().collect();
+    index.ensure(&store, &desks);
+    for _ in 0..400 {
+        let p = index.progress(&visible);
+        // The last batch lands just after the counter: wait for it too.
+        let listed = index.search(&visible, &testimony::search::Query::default(), 0, 1).matching;
+        if p.total != usize::MAX && p.total > 1 && p.done >= p.total && listed >= p.total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (index, visible)
+}
+
+/// The list as a reviewer sees it: every entry's id, state and first line.
+fn listing(index: &testimony::search::SearchIndex, visible: &HashSet<testimony::storage::DeskId>) -> Vec<String> {
+    let page = index.search(visible, &testimony::search::Query::default(), 0, 1000);
+    page.entries.iter().map(|e| format!("{} {:?} {} {}", e.id, e.state, e.version, e.first_line)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sealed_index_snapshot_holds_no_plaintext_and_with_later_changes_equals_a_full_rebuild() {
+    let w = world().await;
+    for i in 0..6 {
+        submit(&w.server, base_form(&format!("CANARY-SNAPSHOT statement {i}"))).await;
+    }
+    // A reviewer signs in: the desk is indexed and its snapshot written.
+    let ada = Reviewer::sign_in(&w.server, &w.site, "ada", &w.ada, &w.clock).await;
+    let desk = w.server.state.store.server().unwrap().default_desk;
+    let snapshot = w.site.data.join("index").join(format!("{}.sealed", desk.0));
+    for _ in 0..400 {
+        if snapshot.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(snapshot.exists(), "a snapshot was written after the first unlock");
+    assert_eq!(mode_of(&snapshot) & 0o077, 0, "private to the server");
+    assert!(files_containing(&w.site.data, b"CANARY-SNAPSHOT").is_empty(), "no plaintext anywhere, unlocked");
+
+    // Changes after the snapshot: a state, a priority, a new statement.
+    let ids: Vec<String> = w.server.state.store.submissions().map(|r| r.unwrap().id).collect();
+    ada.post(&format!("/submissions/{}/state", ids[0]), &[("state", "safety_screen")]).await;
+    ada.post(&format!("/submissions/{}/triage", ids[1]), &[("priority", "high")]).await;
+    submit(&w.server, base_form("CANARY-SNAPSHOT statement 6, after the snapshot")).await;
+
+    // An unlock from the snapshot decrypts only what changed since...
+    let (from_snapshot, visible) = fresh_index(&w).await;
+    assert_eq!(from_snapshot.decrypted_in_builds(), 3, "two changed, one new");
+    // ...and lists exactly what a full rebuild does.
+    std::fs::remove_file(&snapshot).unwrap();
+    let (rebuilt, _) = fresh_index(&w).await;
+    assert_eq!(rebuilt.decrypted_in_builds(), 7);
+    let (a, b) = (listing(&from_snapshot, &visible), listing(&rebuilt, &visible));
+    assert_eq!(a.len(), 7);
+    assert_eq!(a, b);
+    let search = testimony::search::Query { text: "after the snapshot".into(), ..Default::default() };
+    assert_eq!(from_snapshot.search(&visible, &search, 0, 10).matching, 1);
+    assert_eq!(rebuilt.search(&visible, &search, 0, 10).matching, 1);
+    assert!(files_containing(&w.site.data, b"CANARY-SNAPSHOT").is_empty(), "none after the rewrite either");
+
+    // A damaged snapshot is ignored, never trusted: a full rebuild again.
+    for _ in 0..400 {
+        if snapshot.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&snapshot, bytes).unwrap();
+    let (after_damage, _) = fresh_index(&w).await;
+    assert_eq!(after_damage.decrypted_in_builds(), 7);
+    assert_eq!(listing(&after_damage, &visible), b);
     w.server.stop().await;
 }

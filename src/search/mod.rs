@@ -15,12 +15,16 @@
 //! in. Distinct letters (Uyghur ھ, ە, ې, ى among them) stay distinct.
 
 pub mod fold;
+pub mod snapshot;
+pub mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use fold::{ArabicReading, query_keys};
+use serde::{Deserialize, Serialize};
+use text::SearchText;
 
 use crate::case::documents::{self, IdentityDoc, StatementDoc, strings};
 use crate::case::triage::Triage;
@@ -30,7 +34,7 @@ use crate::crypto::DeskIdentity;
 use crate::storage::{ChangeKind, Channel, DeskId, StatementChange, StatementRecords, Store, SubmissionRecord};
 
 /// What the list shows and filters on, for one statement.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
     pub id: String,
     pub desk: DeskId,
@@ -54,8 +58,11 @@ pub struct Entry {
     pub first_line: String,
     /// The record version this entry was made from.
     pub version: u64,
+    /// The desk key generation its record is sealed to: a snapshot entry
+    /// is only shown to a session holding that generation.
+    pub generation: u32,
     /// The search key ([`fold::key`]) of everything written in it.
-    text: String,
+    text: SearchText,
 }
 
 /// How much of a narrative's first line the list shows, in characters.
@@ -141,7 +148,8 @@ fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
         first_line: statement.as_ref().map(|d| first_line(d.text("statement"), FIRST_LINE_CHARS)).unwrap_or_default(),
         version: record.version,
         example: record.example,
-        text: fold::key(&text, ArabicReading::of(&text, &language)),
+        generation: record.key_generation,
+        text: SearchText::new(&fold::key(&text, ArabicReading::of(&text, &language))),
         language,
     })
 }
@@ -152,11 +160,39 @@ struct DeskIndex {
     entries: HashMap<String, Entry>,
     total: Arc<AtomicUsize>,
     done: Arc<AtomicUsize>,
+    /// Changes the feed brought, and how many of them the last snapshot
+    /// holds; sweeps since it was written.
+    changes: AtomicUsize,
+    saved_changes: AtomicUsize,
+    sweeps_since_saved: AtomicUsize,
+}
+
+/// A changed desk's snapshot is rewritten at most this many sweeps (one a
+/// minute) apart: it costs about a second and a disk write per 100,000
+/// statements, and a stale one only means more to decrypt at the next
+/// unlock.
+pub const SNAPSHOT_EVERY_SWEEPS: usize = 10;
+
+impl DeskIndex {
+    fn new(keys: Vec<(u32, Arc<DeskIdentity>)>, total: usize) -> DeskIndex {
+        DeskIndex {
+            keys,
+            entries: HashMap::new(),
+            total: Arc::new(AtomicUsize::new(total)),
+            done: Arc::new(AtomicUsize::new(0)),
+            changes: AtomicUsize::new(0),
+            saved_changes: AtomicUsize::new(0),
+            sweeps_since_saved: AtomicUsize::new(0),
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct SearchIndex {
     desks: RwLock<HashMap<DeskId, DeskIndex>>,
+    /// Statements decrypted from their records by builds so far (those
+    /// taken from a snapshot are not), for tests and the benchmark.
+    decrypted: AtomicUsize,
 }
 
 /// How far a desk's index is.
@@ -220,24 +256,18 @@ impl SearchIndex {
                     }
                     continue;
                 }
-                map.insert(
-                    desk.clone(),
-                    DeskIndex {
-                        keys: keys.clone(),
-                        entries: HashMap::new(),
-                        total: Arc::new(AtomicUsize::new(usize::MAX)),
-                        done: Arc::new(AtomicUsize::new(0)),
-                    },
-                );
+                map.insert(desk.clone(), DeskIndex::new(keys.clone(), usize::MAX));
             }
             let (this, store, desk, keys) = (self.clone(), store.clone(), desk.clone(), keys.clone());
             tokio::task::spawn_blocking(move || this.build(&store, &desk, &keys));
         }
     }
 
+    /// Fills a desk's index: from its sealed snapshot, every entry whose
+    /// record has not changed since (the versions tree says which, without
+    /// reading a record), then the rest from their records, decrypted on
+    /// every core. Writes a fresh snapshot when it had to decrypt any.
     fn build(&self, store: &Store, desk: &DeskId, keys: &[(u32, Arc<DeskIdentity>)]) {
-        let records: Vec<SubmissionRecord> =
-            store.submissions().filter_map(Result::ok).filter(|r| &r.desk == desk).collect();
         let (total, done) = {
             let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
             match map.get(desk) {
@@ -245,21 +275,48 @@ impl SearchIndex {
                 None => return,
             }
         };
-        total.store(records.len(), Ordering::SeqCst);
+        let current: HashMap<String, u64> = match store.statement_versions(desk) {
+            Ok(versions) => versions.into_iter().collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list a desk's statements; its index stays empty");
+                total.store(0, Ordering::SeqCst);
+                return;
+            }
+        };
+        total.store(current.len(), Ordering::SeqCst);
+        let generations: HashSet<u32> = keys.iter().map(|(g, _)| *g).collect();
+        let mut fresh: HashSet<String> = HashSet::new();
+        match snapshot::read(store.dir(), desk, keys) {
+            Ok(entries) => {
+                let kept: Vec<Entry> = entries
+                    .into_iter()
+                    .filter(|e| current.get(&e.id) == Some(&e.version) && generations.contains(&e.generation))
+                    .collect();
+                fresh.extend(kept.iter().map(|e| e.id.clone()));
+                done.fetch_add(kept.len(), Ordering::SeqCst);
+                self.insert(desk, kept);
+            }
+            Err(snapshot::SnapshotError::None) => {}
+            Err(e) => tracing::warn!(problem = ?e, "a desk's index snapshot was not used; rebuilding it"),
+        }
+        let stale: Vec<&String> = current.keys().filter(|id| !fresh.contains(*id)).collect();
         // Decrypting is the cost (an X25519 agreement per statement): use
         // every core, each on its own share of the records.
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let share = records.len().div_ceil(workers).max(1);
+        let share = stale.len().div_ceil(workers).max(1);
         std::thread::scope(|scope| {
-            for chunk in records.chunks(share) {
+            for chunk in stale.chunks(share) {
                 let done = &done;
                 scope.spawn(move || {
                     let mut batch = Vec::with_capacity(1024);
-                    for record in chunk {
-                        if let Some((_, key)) = keys.iter().find(|(g, _)| *g == record.key_generation)
-                            && let Some(entry) = summarize(record, key)
+                    for id in chunk {
+                        if let Ok(Some(record)) = store.submission(id)
+                            && &record.desk == desk
+                            && let Some((_, key)) = keys.iter().find(|(g, _)| *g == record.key_generation)
+                            && let Some(entry) = summarize(&record, key)
                         {
                             batch.push(entry);
+                            self.decrypted.fetch_add(1, Ordering::SeqCst);
                         }
                         done.fetch_add(1, Ordering::SeqCst);
                         if batch.len() == 1024 {
@@ -270,6 +327,57 @@ impl SearchIndex {
                 });
             }
         });
+        if !stale.is_empty()
+            && let Err(e) = self.write_snapshot(store, desk)
+        {
+            tracing::warn!(error = %e, "cannot write a desk's index snapshot");
+        }
+    }
+
+    /// Statements builds have decrypted from their records so far.
+    pub fn decrypted_in_builds(&self) -> usize {
+        self.decrypted.load(Ordering::SeqCst)
+    }
+
+    /// Writes `desk`'s snapshot from its index as it is now, sealed to the
+    /// newest desk key the index holds. Nothing when the index is not
+    /// complete (a snapshot of half a desk would hide statements).
+    pub fn write_snapshot(&self, store: &Store, desk: &DeskId) -> std::io::Result<()> {
+        let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+        let Some(d) = map.get(desk) else { return Ok(()) };
+        let total = d.total.load(Ordering::SeqCst);
+        if total == usize::MAX || d.done.load(Ordering::SeqCst) < total {
+            return Ok(());
+        }
+        let Some((_, key)) = d.keys.iter().max_by_key(|(g, _)| *g) else { return Ok(()) };
+        let changes = d.changes.load(Ordering::SeqCst);
+        snapshot::write(store.dir(), desk, key, d.entries.len(), d.entries.values())?;
+        d.saved_changes.store(changes, Ordering::SeqCst);
+        d.sweeps_since_saved.store(0, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The sweeper's part (every minute): rewrites the snapshot of each
+    /// desk that changed since its last one, at most every
+    /// [`SNAPSHOT_EVERY_SWEEPS`] sweeps, and at once for a desk about to
+    /// be dropped (no member of it in `live` any more).
+    pub fn save_due_snapshots(&self, store: &Store, live: &HashSet<DeskId>) {
+        let due: Vec<DeskId> = {
+            let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+            map.iter()
+                .filter(|(desk, d)| {
+                    let swept = d.sweeps_since_saved.fetch_add(1, Ordering::SeqCst) + 1;
+                    d.changes.load(Ordering::SeqCst) != d.saved_changes.load(Ordering::SeqCst)
+                        && (swept >= SNAPSHOT_EVERY_SWEEPS || !live.contains(*desk))
+                })
+                .map(|(desk, _)| desk.clone())
+                .collect()
+        };
+        for desk in due {
+            if let Err(e) = self.write_snapshot(store, &desk) {
+                tracing::warn!(error = %e, "cannot write a desk's index snapshot");
+            }
+        }
     }
 
     /// Puts entries into a desk's index, keeping the newer of two copies.
@@ -295,6 +403,7 @@ impl SearchIndex {
             && let Some(d) = self.desks.write().unwrap_or_else(|p| p.into_inner()).get_mut(from)
         {
             d.entries.remove(&record.id);
+            d.changes.fetch_add(1, Ordering::SeqCst);
         }
         let key = {
             let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
@@ -304,6 +413,9 @@ impl SearchIndex {
         let Some(key) = key else { return };
         if let Some(entry) = summarize(record, &key) {
             self.insert(&record.desk, vec![entry]);
+        }
+        if let Some(d) = self.desks.read().unwrap_or_else(|p| p.into_inner()).get(&record.desk) {
+            d.changes.fetch_add(1, Ordering::SeqCst);
         }
     }
 
@@ -357,7 +469,7 @@ impl SearchIndex {
                     && (q.role.is_empty() || e.roles.contains(&q.role))
                     && (!q.has_files || e.files > 0)
                     && (q.assigned_to.is_none() || e.assigned_to == q.assigned_to)
-                    && (needles.is_empty() || needles.iter().any(|n| e.text.contains(n.as_str())));
+                    && (needles.is_empty() || e.text.contains_any(&needles));
                 if !matches {
                     continue;
                 }
@@ -405,6 +517,15 @@ impl SearchIndex {
 mod tests {
     use super::*;
 
+    /// An entry with `id` and `version`, for other modules' tests.
+    pub(crate) fn entry_for_tests(id: &str, version: u64) -> Entry {
+        Entry {
+            id: id.into(),
+            text: SearchText::new(&format!("text of {id}")),
+            ..entry(version, WorkflowState::Received)
+        }
+    }
+
     fn entry(version: u64, state: WorkflowState) -> Entry {
         Entry {
             id: "a".repeat(32),
@@ -424,7 +545,8 @@ mod tests {
             example: false,
             first_line: String::new(),
             version,
-            text: String::new(),
+            generation: 0,
+            text: SearchText::default(),
         }
     }
 
@@ -432,15 +554,7 @@ mod tests {
     fn index_with_one_desk() -> (SearchIndex, DeskId) {
         let index = SearchIndex::default();
         let desk = DeskId("d".into());
-        index.desks.write().unwrap().insert(
-            desk.clone(),
-            DeskIndex {
-                keys: vec![],
-                entries: HashMap::new(),
-                total: Arc::new(AtomicUsize::new(0)),
-                done: Arc::new(AtomicUsize::new(0)),
-            },
-        );
+        index.desks.write().unwrap().insert(desk.clone(), DeskIndex::new(vec![], 0));
         (index, desk)
     }
 

@@ -167,6 +167,15 @@ const TREE_RECEIPTS: &str = "receipts";
 const TREE_AUDIT_PENDING: &str = "audit_pending";
 const TREE_INVITATIONS: &str = "invitations";
 const TREE_PARTNERS: &str = "partners";
+/// Derived, never backed up: each statement's desk and version, written in
+/// the same transaction as the statement, so a desk's index snapshot can
+/// tell which records changed since it was written without reading them.
+const TREE_STATEMENT_VERSIONS: &str = "statement_versions";
+/// Kept in that tree under the empty key (no statement id is empty) once
+/// it has been built from the statements: a data directory from before it
+/// existed, or a fresh restore (backups leave the tree out), builds it at
+/// its first open.
+const VERSIONS_BUILT: &[u8] = b"";
 
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
@@ -199,6 +208,7 @@ pub struct Store {
     audit_pending: sled::Tree,
     invitations: sled::Tree,
     partners: sled::Tree,
+    statement_versions: sled::Tree,
     objects: ObjectStore,
     feed: feed::Feed,
     /// How many times the records were forced to disk (tests compare the
@@ -318,7 +328,46 @@ impl Store {
         if store.meta.get(META_SERVER)?.is_none() {
             return Err(StorageError::Corrupt("the server record is missing".into()));
         }
+        store.build_statement_versions()?;
         Ok(store)
+    }
+
+    /// Fills the versions tree from the statements where it was never
+    /// built (once per data directory; idempotent if interrupted).
+    fn build_statement_versions(&self) -> Result<(), StorageError> {
+        if self.statement_versions.get(VERSIONS_BUILT)?.is_some() {
+            return Ok(());
+        }
+        self.statement_versions.clear()?;
+        for value in self.submissions.iter().values() {
+            let record: SubmissionRecord = decode(&value?)?;
+            self.statement_versions.insert(record.id.as_bytes(), version_value(&record))?;
+        }
+        self.statement_versions.insert(VERSIONS_BUILT, &b"1"[..])?;
+        self.flush()
+    }
+
+    /// Every statement of `desk` with its record version, read from the
+    /// small versions tree (no statement record is read).
+    pub fn statement_versions(&self, desk: &DeskId) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut found = Vec::new();
+        for kv in self.statement_versions.iter() {
+            let (id, value) = kv?;
+            if id.is_empty() {
+                continue; // the built marker
+            }
+            let (version, owner) = value
+                .split_at_checked(8)
+                .ok_or_else(|| StorageError::Corrupt("a statement version record is shorter than 8 bytes".into()))?;
+            if owner == desk.0.as_bytes() {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(version);
+                let id = String::from_utf8(id.to_vec())
+                    .map_err(|_| StorageError::Corrupt("a statement id is not UTF-8".into()))?;
+                found.push((id, u64::from_be_bytes(be)));
+            }
+        }
+        Ok(found)
     }
 
     fn open_unchecked(dir: &Path) -> Result<Store, StorageError> {
@@ -338,6 +387,7 @@ impl Store {
             audit_pending: db.open_tree(TREE_AUDIT_PENDING)?,
             invitations: db.open_tree(TREE_INVITATIONS)?,
             partners: db.open_tree(TREE_PARTNERS)?,
+            statement_versions: db.open_tree(TREE_STATEMENT_VERSIONS)?,
             db,
             objects,
             feed: feed::Feed::default(),
@@ -733,18 +783,21 @@ impl StatementRecords for Store {
         let value = encode(&record)?;
         let lookup = receipt_lookup.as_bytes().to_vec();
         let pending_key = crate::crypto::random_array::<16>().to_vec();
-        let result =
-            (&self.submissions, &self.receipts, &self.audit_pending).transaction(|(subs, receipts, pending)| {
+        let version = version_value(&record);
+        let result = (&self.submissions, &self.receipts, &self.audit_pending, &self.statement_versions).transaction(
+            |(subs, receipts, pending, versions)| {
                 if subs.get(&id)?.is_some() || receipts.get(&lookup)?.is_some() {
                     return sled::transaction::abort(());
                 }
                 subs.insert(id.as_slice(), value.as_slice())?;
+                versions.insert(id.as_slice(), version.as_slice())?;
                 receipts.insert(lookup.as_slice(), id.as_slice())?;
                 if let Some(event) = audit_event {
                     pending.insert(pending_key.as_slice(), event)?;
                 }
                 Ok(())
-            });
+            },
+        );
         match result {
             Ok(()) => {
                 self.flush()?;
@@ -777,16 +830,20 @@ impl StatementRecords for Store {
             let value = encode(&record)?;
             let pending: Vec<(Vec<u8>, &[u8])> =
                 audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();
-            let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending_tree)| {
-                if subs.get(&key)?.as_deref() != Some(&current[..]) {
-                    return sled::transaction::abort(());
-                }
-                subs.insert(key.as_slice(), value.as_slice())?;
-                for (k, v) in &pending {
-                    pending_tree.insert(k.as_slice(), *v)?;
-                }
-                Ok(())
-            });
+            let version = version_value(&record);
+            let result = (&self.submissions, &self.audit_pending, &self.statement_versions).transaction(
+                |(subs, pending_tree, versions)| {
+                    if subs.get(&key)?.as_deref() != Some(&current[..]) {
+                        return sled::transaction::abort(());
+                    }
+                    subs.insert(key.as_slice(), value.as_slice())?;
+                    versions.insert(key.as_slice(), version.as_slice())?;
+                    for (k, v) in &pending {
+                        pending_tree.insert(k.as_slice(), *v)?;
+                    }
+                    Ok(())
+                },
+            );
             match result {
                 Ok(()) => {
                     self.flush()?;
@@ -803,6 +860,14 @@ impl StatementRecords for Store {
     fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
         Box::new(self.submissions.iter().values().map(|v| decode(&v?)))
     }
+}
+
+/// A statement's entry in the versions tree: its version (8 bytes, big
+/// endian), then its desk's id.
+fn version_value(record: &SubmissionRecord) -> Vec<u8> {
+    let mut value = record.version.to_be_bytes().to_vec();
+    value.extend_from_slice(record.desk.0.as_bytes());
+    value
 }
 
 fn wrap_key(desk: &DeskId, generation: u32, holder: &Holder) -> Vec<u8> {
