@@ -49,7 +49,7 @@ fn vocabulary() -> Vec<String> {
             let pick =
                 |set: &[&str], k: u32| set[((i.wrapping_mul(2654435761) >> (k * 4)) as usize) % set.len()].to_string();
             match i % 5 {
-                0 | 1 | 2 => (0..2 + i % 3).map(|k| pick(&LATIN, k)).collect(),
+                0..=2 => (0..2 + i % 3).map(|k| pick(&LATIN, k)).collect(),
                 3 => (0..2 + i % 2).map(|k| pick(&UYGHUR, k)).collect(),
                 _ => (0..2).map(|k| pick(&CHINESE, k)).collect(),
             }
