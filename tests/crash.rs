@@ -99,3 +99,76 @@ fn an_object_dropped_before_commit_leaves_nothing() {
     drop(writer); // an aborted upload
     assert_eq!(std::fs::read_dir(site.data.join("objects").join(".partial")).unwrap().count(), 0);
 }
+
+// --- the audit log's last line, torn by a crash ------------------------------
+
+fn log_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
+}
+
+#[test]
+fn a_torn_last_audit_record_is_named_by_verify_and_cut_and_recorded_at_the_next_start() {
+    use testimony::audit::{self, Actor, Body, Event, Outcome, Record};
+    let site = Site::new();
+    assert!(site.add_user("bo", "reviewer", true).status.success());
+    let path = audit::log_path(&site.data);
+    let whole = std::fs::read(&path).unwrap();
+    let n = log_lines(&whole);
+    let head = audit::verify_bytes(&whole, None).unwrap().head;
+    let verify = || run(&["audit", "verify", "--data", site.data_arg()]);
+
+    // Two ways a crash leaves the end of the log: the last record's write
+    // cut short, and half of a record that was being appended.
+    let next = Record::new(
+        n as u64,
+        "2026-11-29T12:00:00Z".into(),
+        Body::Entry { actor: Actor::System, event: Event::ServerStarted, object: None, outcome: Outcome::Ok },
+        &head,
+    )
+    .to_line();
+    let cut_short = whole[..whole.len() - 57].to_vec();
+    let mut half_appended = whole.clone();
+    half_appended.extend_from_slice(&next.as_bytes()[..next.len() / 2]);
+    for (torn, line) in [(cut_short, n), (half_appended, n + 1)] {
+        std::fs::write(&path, &torn).unwrap();
+        let intact = torn.iter().rposition(|b| *b == b'\n').unwrap() + 1;
+        let said = assert_one_line_failure(&verify());
+        assert!(
+            said.contains(&format!("ends in a torn record at line {line}: {} bytes", torn.len() - intact))
+                && said.contains("not tampering")
+                && !said.contains("tampered with"),
+            "{said}"
+        );
+
+        // The server starts, says what it cut, and writes it down.
+        let server = site.serve(&[]);
+        let (status, stderr_log) = server.stop();
+        assert!(status.success(), "{stderr_log}");
+        assert!(stderr_log.contains("torn record"), "{stderr_log}");
+        let after = std::fs::read(&path).unwrap();
+        assert_eq!(&after[..intact], &torn[..intact], "every record before the torn one is kept, byte for byte");
+        let first_new: Record = serde_json::from_slice(after[intact..].split(|b| *b == b'\n').next().unwrap()).unwrap();
+        let sha = testimony::crypto::hex(&<sha2::Sha256 as sha2::Digest>::digest(&torn[intact..]));
+        match first_new.body {
+            Body::Entry { actor: Actor::System, event: Event::TornRecordCut { line: l, bytes, sha256 }, .. } => {
+                assert_eq!((l, bytes, sha256), (line as u64, (torn.len() - intact) as u64, sha));
+            }
+            other => panic!("the first record after the cut is {other:?}"),
+        }
+        let out = verify();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    // Bytes no crash leaves there are not cut: verify calls them tampering
+    // and the server refuses to start, leaving the log as it is.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let lines = log_lines(&bytes);
+    bytes.extend_from_slice(b"{\"seq\":1,\"time\":\"2001-01-01T00:00:00Z\"");
+    std::fs::write(&path, &bytes).unwrap();
+    let said = assert_one_line_failure(&verify());
+    assert!(said.contains(&format!("tampered with at line {}", lines + 1)), "{said}");
+    let out = run(&["serve", "--data", site.data_arg(), "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&format!("line {}", lines + 1)), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "a damaged log is left for someone to look at");
+}
