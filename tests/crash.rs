@@ -172,3 +172,171 @@ fn a_torn_last_audit_record_is_named_by_verify_and_cut_and_recorded_at_the_next_
     assert!(stderr(&out).contains(&format!("line {}", lines + 1)), "{}", stderr(&out));
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "a damaged log is left for someone to look at");
 }
+
+// --- backup and restore, killed half way --------------------------------------
+
+/// Adds a large sealed object to a stopped data directory, so that a
+/// backup or a restore of it takes long enough to be killed half way.
+fn add_large_object(site: &Site, mebibytes: usize) {
+    let store = Store::open(&site.data).unwrap();
+    let server = store.server().unwrap();
+    let mut writer = SealingWriter::new(store.objects().create().unwrap(), &[&server.recovery_recipient]).unwrap();
+    let chunk: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    for _ in 0..mebibytes {
+        writer.write_all(&chunk).unwrap();
+    }
+    store.objects().commit(writer.finish().unwrap()).unwrap();
+}
+
+fn size_of(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Total size of the files below `dir`.
+fn bytes_below(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                    stack.push(entry.path());
+                }
+            }
+            Ok(m) => total += m.len(),
+            Err(_) => {}
+        }
+    }
+    total
+}
+
+/// Starts `testimony ARGS`, waits until `progress()` reaches `at`, kills it
+/// (SIGKILL) and returns how far it had got. Panics if it finished first.
+fn kill_when(args: &[&str], progress: impl Fn() -> u64, at: u64) -> u64 {
+    let mut child = bin().args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    loop {
+        let now = progress();
+        if now >= at {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return now;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let said = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+            panic!("{args:?} ended ({status}) before it was killed, at {now} of {at} bytes: {said}");
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
+/// Names in `dir` other than `known`.
+fn new_names(dir: &std::path::Path, known: &[&str]) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !known.contains(&n.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_backup_killed_half_way_leaves_nothing_that_passes_for_a_backup_and_the_next_one_works() {
+    let site = Site::new();
+    add_large_object(&site, 24);
+    let known = ["data", "password", "recovery.key"];
+    let dir = site.root.path();
+    // A whole backup first, to learn how large one is.
+    let whole = dir.join("whole.tb");
+    let out = run(&["backup", "--data", site.data_arg(), "--out", whole.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let size = size_of(&whole);
+    std::fs::remove_file(&whole).unwrap();
+
+    let target = dir.join("nightly.tb");
+    let partial = || {
+        let name = new_names(dir, &known).into_iter().find(|n| n.ends_with(".partial"));
+        name.map(|n| dir.join(n))
+    };
+    // Killed before anything was written, early, half way and near the end.
+    for at in [0, 4096, size / 2, size - size / 16] {
+        let args = ["backup", "--data", site.data_arg(), "--out", target.to_str().unwrap()];
+        let got = kill_when(&args, || partial().map_or(0, |p| size_of(&p)), at);
+        assert!(!target.exists(), "killed at {got} of {size} bytes, yet there is a file at the output path");
+        let left = new_names(dir, &known);
+        assert!(
+            left.iter().all(|n| n.starts_with("nightly.") && n.ends_with(".partial")),
+            "only a file named as a partial may be left: {left:?}"
+        );
+        if let Some(partial) = partial().filter(|p| size_of(p) < size) {
+            let out = run(&["backup", "--verify", partial.to_str().unwrap()]);
+            assert!(!out.status.success(), "a partial of {got} bytes passed for a backup: {}", stdout(&out));
+        }
+    }
+    // The next backup takes over what the killed one left, and is whole.
+    let out = run(&["backup", "--data", site.data_arg(), "--out", target.to_str().unwrap()]);
+    assert!(out.status.success(), "after a killed backup: {}", stderr(&out));
+    assert!(run(&["backup", "--verify", target.to_str().unwrap()]).status.success());
+    assert_eq!(new_names(dir, &known), ["nightly.tb"]);
+    assert_eq!(mode_of(&target), 0o600);
+}
+
+#[test]
+fn a_restore_killed_half_way_is_never_served_and_the_next_restore_works() {
+    let site = Site::new();
+    add_large_object(&site, 24);
+    let dir = site.root.path();
+    let backup = dir.join("b.tb");
+    let out = run(&["backup", "--data", site.data_arg(), "--out", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let size = size_of(&backup);
+    let known = ["data", "password", "recovery.key", "b.tb"];
+    let target = dir.join("restored");
+    let restore_args = ["restore", "--from", backup.to_str().unwrap(), "--data", target.to_str().unwrap()];
+    let siblings = || {
+        let names = new_names(dir, &known).into_iter().filter(|n| n.starts_with(".restored.restore-"));
+        names.map(|n| dir.join(n)).collect::<Vec<_>>()
+    };
+    let half_made = || siblings().iter().map(|s| bytes_below(s)).max().unwrap_or(0);
+    let serve = |data: &std::path::Path| {
+        run(&["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"])
+    };
+
+    for at in [1, size / 3, size - size / 8] {
+        let got = kill_when(&restore_args, half_made, at);
+        assert!(!target.exists(), "killed at {got} of {size} bytes, yet {} exists", target.display());
+        // Nothing half-made is served: not at the target, not the sibling.
+        let said = assert_one_line_failure(&serve(&target));
+        assert!(said.contains("is not a testimony data directory"), "{said}");
+        let half_made = siblings();
+        assert!(!half_made.is_empty(), "the half-made restore is beside the target");
+        for half in half_made {
+            let said = assert_one_line_failure(&serve(&half));
+            assert!(said.contains("is not a testimony data directory") && said.contains("`restore`"), "{said}");
+            assert!(!half.join("FORMAT").exists());
+        }
+    }
+    // An empty directory as the target, killed too: it stays empty.
+    std::fs::create_dir(&target).unwrap();
+    kill_when(&restore_args, half_made, size / 2);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+
+    // The next restore works, and clears what the killed ones left.
+    let out = run(&restore_args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(new_names(dir, &known), ["restored"], "what interrupted restores left is gone");
+    assert!(run(&["audit", "verify", "--data", target.to_str().unwrap()]).status.success());
+    let server = site_serving(&target);
+    let (status, _) = server.stop();
+    assert!(status.success());
+}
+
+fn site_serving(data: &std::path::Path) -> Server {
+    Server::start(&[
+        "serve",
+        "--data",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--review-listen",
+        "127.0.0.1:0",
+    ])
+}

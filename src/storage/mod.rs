@@ -50,7 +50,7 @@ pub use submissions::{Author, Channel, FileRecord, SubmissionRecord, ThreadItem}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("{} is not a testimony data directory (no FORMAT file; was `testimony init` interrupted?)", .0.display())]
+    #[error("{} is not a testimony data directory (no FORMAT file: it does not exist, or an `init` or `restore` into it did not finish)", .0.display())]
     NotADataDir(PathBuf),
     #[error(
         "the data directory was written by a newer testimony (format {found}; this build reads format {supported}): upgrade testimony"
