@@ -15,7 +15,7 @@ use common::*;
 use testimony::auth::accounts;
 use testimony::clock::Day;
 use testimony::crypto::{KdfParams, Password, SealingWriter};
-use testimony::storage::{Role, Store};
+use testimony::storage::{Holder, Role, Store};
 
 const CHILD_ENV: &str = "TESTIMONY_CRASH_CHILD_DATA";
 const ACCOUNTS: usize = 25;
@@ -339,4 +339,212 @@ fn site_serving(data: &std::path::Path) -> Server {
         "--review-listen",
         "127.0.0.1:0",
     ])
+}
+
+// --- reviewer actions, killed half way ---------------------------------------
+
+const REVIEWER_CHILD_ENV: &str = "TESTIMONY_REVIEWER_CHILD";
+const T0: u64 = 1_795_950_000;
+
+fn next_random(x: u64) -> u64 {
+    // xorshift64*: reproducible from the seed the parent prints.
+    let mut x = x.max(1);
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// A reviewer (ada, holding both desks' keys) who keeps working until
+/// killed: moves statements between the desks (every sealed part and file
+/// sealed anew, old copies removed), changes their state and replies to
+/// their witnesses, at random.
+#[test]
+#[ignore = "entry point of the child process that reviewer_actions_killed_at_random_points_are_all_or_nothing kills"]
+fn reviewer_child() {
+    use testimony::case::{Cases, Change, Reader, WorkflowState};
+    use testimony::storage::StatementRecords;
+    let vars = std::env::var(REVIEWER_CHILD_ENV).expect("run by reviewer_actions_killed_at_random_points…");
+    let mut vars = vars.split('\n');
+    let (data, recovery, seed) = (vars.next().unwrap(), vars.next().unwrap(), vars.next().unwrap());
+    let mut random: u64 = seed.parse().unwrap();
+    let store = Store::open(data.as_ref()).unwrap();
+    let clock = std::sync::Arc::new(testimony::clock::ManualClock::at(testimony::clock::Timestamp(T0)));
+    let audit = testimony::audit::AuditLog::open(&store, clock.clone()).unwrap();
+    let recovery = testimony::crypto::read_identity_file(recovery.as_ref()).unwrap();
+    let mut desks = testimony::case::DeskKeys::new();
+    for desk in store.desks().unwrap() {
+        let key = testimony::custody::unwrap(&store, &desk.id, 0, &Holder::Recovery, &recovery).unwrap();
+        desks.insert(desk.id.clone(), vec![(0, std::sync::Arc::new(key))]);
+    }
+    let desk_ids: Vec<_> = desks.keys().cloned().collect();
+    let reader = Reader::new("ada".parse().unwrap(), desks);
+    let store = std::sync::Arc::new(store);
+    let cases = Cases::new(store.clone(), std::sync::Arc::new(audit), clock.clone());
+    let ids: Vec<String> = store.submissions().map(|r| r.unwrap().id).collect();
+    let states = [WorkflowState::SafetyScreen, WorkflowState::InReview, WorkflowState::NeedsTranslation];
+    println!("ready");
+    for n in 0.. {
+        random = next_random(random);
+        let statement = cases.authorize(reader.clone(), &ids[random as usize % ids.len()]).unwrap();
+        clock.advance(std::time::Duration::from_secs(1));
+        match (random >> 20) % 4 {
+            0 | 1 => {
+                let other = desk_ids.iter().find(|d| **d != statement.record().desk).unwrap();
+                assert!(cases.move_to_desk(&statement, other).unwrap());
+            }
+            2 => {
+                let to = *states.iter().find(|s| **s != statement.record().state).unwrap();
+                let change = Change::State { to, reason: format!("reason {n}"), duplicate_of: None };
+                assert!(cases.change(&statement, change).unwrap());
+            }
+            _ => assert!(cases.change(&statement, Change::Reply(format!("reply {n}"))).unwrap()),
+        }
+    }
+}
+
+/// What the log says reviewers did to one statement and what its record
+/// holds must agree: the log's entries (an entry marked `failed` undoing
+/// the `ok` one before it) replayed give the record's state, desk, replies
+/// and version; every part of the record opens with the key of the desk it
+/// names; and the objects on disk are exactly those the records name.
+fn assert_all_or_nothing(site: &Site, note: &str) -> usize {
+    use testimony::audit::{Actor, Body, Event, Outcome};
+    use testimony::storage::{Author, StatementRecords};
+    let out = run(&["audit", "verify", "--data", site.data_arg()]);
+    assert!(out.status.success(), "{note}: {}", stderr(&out));
+    let store = Store::open(&site.data).unwrap();
+    assert!(store.changes_begun().unwrap().is_empty(), "{note}: a begun change was left unfinished");
+    let log = testimony::audit::read_records(&testimony::audit::log_path(&site.data)).unwrap();
+    let recovery = testimony::crypto::read_identity_file(&site.recovery_key).unwrap();
+    let default_desk = store.server().unwrap().default_desk;
+    let (mut named, mut undone) = (std::collections::BTreeSet::new(), 0);
+    for record in store.submissions() {
+        let record = record.unwrap();
+        let mut applied: Vec<Event> = Vec::new();
+        for entry in &log {
+            let Body::Entry { actor: Actor::Account(_), event, object: Some(id), outcome } = &entry.body else {
+                continue;
+            };
+            if *id != record.id
+                || !matches!(event, Event::StateChanged { .. } | Event::ReplySent | Event::MovedToDesk { .. })
+            {
+                continue;
+            }
+            match outcome {
+                Outcome::Ok => applied.push(event.clone()),
+                _ => {
+                    let at = applied.iter().rposition(|e| e == event);
+                    applied.remove(at.unwrap_or_else(|| panic!("{note}: {event:?} failed that never began")));
+                    undone += 1;
+                }
+            }
+        }
+        let state = applied.iter().rev().find_map(|e| match e {
+            Event::StateChanged { to, .. } => Some(to.clone()),
+            _ => None,
+        });
+        let desk = applied.iter().rev().find_map(|e| match e {
+            Event::MovedToDesk { desk } => Some(desk.clone()),
+            _ => None,
+        });
+        let replies = applied.iter().filter(|e| **e == Event::ReplySent).count();
+        let what = format!("{note}, statement {}", record.id);
+        assert_eq!(record.state.to_string(), state.unwrap_or("received".into()), "{what}: state");
+        assert_eq!(record.desk.0, desk.unwrap_or(default_desk.0.clone()), "{what}: desk");
+        assert_eq!(record.thread.iter().filter(|i| i.author == Author::Reviewer).count(), replies, "{what}: replies");
+        assert_eq!(record.version, 1 + applied.len() as u64, "{what}: version");
+
+        let key = testimony::custody::unwrap(&store, &record.desk, record.key_generation, &Holder::Recovery, &recovery)
+            .unwrap();
+        let open = |sealed: &testimony::crypto::Sealed| -> serde_json::Value {
+            testimony::case::documents::open(sealed, &key).unwrap_or_else(|e| panic!("{what}: {e}"))
+        };
+        let statement = open(record.statement.as_ref().unwrap());
+        if let Some(triage) = &record.triage {
+            open(triage);
+        }
+        for item in &record.thread {
+            open(&item.message);
+        }
+        let mut sent: Vec<String> =
+            statement["files"].as_array().unwrap().iter().map(|f| f["sha256"].as_str().unwrap().to_string()).collect();
+        let mut found = Vec::new();
+        for file in &record.files {
+            let mut plain = testimony::crypto::open_stream(store.objects().read(&file.object).unwrap(), &key).unwrap();
+            let mut hash = <sha2::Sha256 as sha2::Digest>::new();
+            std::io::copy(&mut plain, &mut hash).unwrap();
+            found.push(testimony::crypto::hex(&sha2::Digest::finalize(hash)));
+            named.insert(file.object.0.clone());
+            named.extend(file.cleaned.iter().map(|c| c.0.clone()));
+        }
+        sent.sort();
+        found.sort();
+        assert_eq!(found, sent, "{what}: the files, byte for byte");
+    }
+    let on_disk: std::collections::BTreeSet<String> =
+        store.objects().list().unwrap().into_iter().map(|o| o.0).collect();
+    assert_eq!(on_disk, named, "{note}: the objects on disk are exactly those the records name");
+    assert_eq!(std::fs::read_dir(site.data.join("objects").join(".partial")).unwrap().count(), 0);
+    undone
+}
+
+#[test]
+fn reviewer_actions_killed_at_random_points_are_all_or_nothing() {
+    const ROUNDS: u64 = 12;
+    let site = Site::new();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let clock = std::sync::Arc::new(testimony::clock::ManualClock::at(testimony::clock::Timestamp(T0)));
+    let restart = || {
+        // Reopened as the server opens it (and repairs what it must).
+        runtime.block_on(async {
+            let limits = testimony::config::IntakeLimits::default();
+            InProcess::start(&site, clock.clone(), limits).await.stop().await;
+        })
+    };
+    runtime.block_on(async {
+        let server = InProcess::start(&site, clock.clone(), testimony::config::IntakeLimits::default()).await;
+        for s in 0..3u8 {
+            let file = |f: u8| {
+                let bytes: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8 ^ s ^ (f << 4)).collect();
+                reqwest::multipart::Part::bytes(bytes).file_name(format!("{s}-{f}.bin"))
+            };
+            let form = reqwest::multipart::Form::new()
+                .text("role", "detained_self")
+                .text("consent_store", "yes")
+                .text("statement", format!("statement {s}"))
+                .part("attachment", file(1))
+                .part("attachment", file(2));
+            let page = http().post(format!("{}/submit", server.public)).multipart(form).send().await.unwrap();
+            assert_eq!(page.status(), 200);
+        }
+        server.state.admin.create_desk(&"ada".parse().unwrap(), "Second desk").unwrap();
+        server.stop().await;
+    });
+    assert_all_or_nothing(&site, "before any kill");
+
+    let seed = u64::from_le_bytes(testimony::crypto::random_array::<8>());
+    let mut random = seed;
+    let mut undone = 0;
+    for round in 0..ROUNDS {
+        random = next_random(random);
+        let after = std::time::Duration::from_millis(10 + random % 300);
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "reviewer_child", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(REVIEWER_CHILD_ENV, format!("{}\n{}\n{random}", site.data_arg(), site.recovery_key.display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(lines.any(|l| l.unwrap().ends_with("ready")), "the child did not start");
+        std::thread::sleep(after);
+        assert!(child.try_wait().unwrap().is_none(), "the child stopped by itself");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        restart();
+        let note = format!("seed {seed}, round {round}, killed after {after:?}");
+        undone = assert_all_or_nothing(&site, &note);
+    }
+    eprintln!("{ROUNDS} kills (seed {seed}); the log holds {undone} changes marked failed after a kill");
 }

@@ -360,6 +360,11 @@ impl AuditLog {
         if pending { self.checkpoint() } else { Ok(()) }
     }
 
+    /// How many records the log holds (the sequence number of the next).
+    pub fn records(&self) -> u64 {
+        lock(&self.tail).next_seq
+    }
+
     /// Is the log still writable? (False after an fsync failure.)
     pub fn is_healthy(&self) -> bool {
         !self.poisoned.load(Ordering::SeqCst)

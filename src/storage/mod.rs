@@ -127,8 +127,29 @@ pub trait StatementRecords: ChangeFeed + Send + Sync {
         change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<SubmissionRecord, ModifyError>;
 
+    /// As [`StatementRecords::modify_submission`], for a change begun with
+    /// [`Store::begin_change`]: in the same transaction, the begun change's
+    /// entry is removed (`then: None`) or replaced by `then` (work left to
+    /// do after the record changed), so that after a crash it says whether
+    /// the record changed.
+    fn modify_submission_begun(
+        &self,
+        id: &str,
+        begun: Finish<'_>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
+    ) -> Result<SubmissionRecord, ModifyError>;
+
     /// Every submission record (for listing and export).
     fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_>;
+}
+
+/// What becomes of a begun change when its record is changed.
+#[derive(Clone, Copy, Debug)]
+pub struct Finish<'a> {
+    /// The key [`Store::begin_change`] returned.
+    pub key: &'a [u8],
+    /// `None`: the change is done; `Some`: what is left to do.
+    pub then: Option<&'a [u8]>,
 }
 
 /// Why a record could not be changed.
@@ -167,6 +188,7 @@ const TREE_RECEIPTS: &str = "receipts";
 const TREE_AUDIT_PENDING: &str = "audit_pending";
 const TREE_INVITATIONS: &str = "invitations";
 const TREE_PARTNERS: &str = "partners";
+const TREE_CHANGES_BEGUN: &str = "changes_begun";
 
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
@@ -176,6 +198,9 @@ const META_UNKNOWN_SIGN_INS: &str = "unknown_sign_ins/";
 
 /// A deferred witness audit event: its storage key and encoded event.
 pub type PendingEvent = (Vec<u8>, Vec<u8>);
+
+/// A change begun and not ended: its key and its plan.
+pub type BegunChange = (Vec<u8>, Vec<u8>);
 
 /// What `init` writes, all at once.
 pub struct InitialRecords<'a> {
@@ -199,6 +224,7 @@ pub struct Store {
     audit_pending: sled::Tree,
     invitations: sled::Tree,
     partners: sled::Tree,
+    changes_begun: sled::Tree,
     objects: ObjectStore,
     feed: feed::Feed,
     /// How many times the records were forced to disk (tests compare the
@@ -232,7 +258,7 @@ impl Store {
     }
 
     /// Every tree's name, for backups.
-    fn trees(&self) -> [(&'static str, &sled::Tree); 9] {
+    fn trees(&self) -> [(&'static str, &sled::Tree); 10] {
         [
             (TREE_META, &self.meta),
             (TREE_ACCOUNTS, &self.accounts),
@@ -243,6 +269,7 @@ impl Store {
             (TREE_AUDIT_PENDING, &self.audit_pending),
             (TREE_INVITATIONS, &self.invitations),
             (TREE_PARTNERS, &self.partners),
+            (TREE_CHANGES_BEGUN, &self.changes_begun),
         ]
     }
 
@@ -338,6 +365,7 @@ impl Store {
             audit_pending: db.open_tree(TREE_AUDIT_PENDING)?,
             invitations: db.open_tree(TREE_INVITATIONS)?,
             partners: db.open_tree(TREE_PARTNERS)?,
+            changes_begun: db.open_tree(TREE_CHANGES_BEGUN)?,
             db,
             objects,
             feed: feed::Feed::default(),
@@ -686,6 +714,36 @@ impl Store {
         self.flush()
     }
 
+    // --- changes begun ---------------------------------------------------------
+
+    /// Notes, durably, that a change is about to be audited and made
+    /// (`plan` is the case layer's, opaque here); returns its key. Ended in
+    /// the transaction that changes the record
+    /// ([`StatementRecords::modify_submission_begun`]) or by
+    /// [`Store::end_change`], so one still here after a crash is a change
+    /// whose record was never changed (or, if its plan says so, whose
+    /// record changed but whose cleanup did not finish).
+    pub fn begin_change(&self, plan: &[u8]) -> Result<Vec<u8>, StorageError> {
+        self.room()?;
+        let key = crate::crypto::random_array::<16>().to_vec();
+        self.changes_begun.insert(key.as_slice(), plan)?;
+        self.flush()?;
+        Ok(key)
+    }
+
+    /// Every change begun and not ended: (key, plan).
+    pub fn changes_begun(&self) -> Result<Vec<BegunChange>, StorageError> {
+        self.changes_begun.iter().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)).collect()
+    }
+
+    /// Ends a begun change whose record did not change, or whose work
+    /// after it is done.
+    pub fn end_change(&self, key: &[u8]) -> Result<(), StorageError> {
+        self.room()?;
+        self.changes_begun.remove(key)?;
+        self.flush()
+    }
+
     // --- encoding ----------------------------------------------------------
 
     fn get_json<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -764,6 +822,32 @@ impl StatementRecords for Store {
         audit_events: &[Vec<u8>],
         change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<SubmissionRecord, ModifyError> {
+        self.modify(id, audit_events, None, change)
+    }
+
+    fn modify_submission_begun(
+        &self,
+        id: &str,
+        begun: Finish<'_>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
+    ) -> Result<SubmissionRecord, ModifyError> {
+        self.modify(id, &[], Some(begun), change)
+    }
+
+    fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
+        Box::new(self.submissions.iter().values().map(|v| decode(&v?)))
+    }
+}
+
+impl Store {
+    /// Both ways of changing a submission record (see the trait).
+    fn modify(
+        &self,
+        id: &str,
+        audit_events: &[Vec<u8>],
+        begun: Option<Finish<'_>>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
+    ) -> Result<SubmissionRecord, ModifyError> {
         self.room()?;
         let key = id.as_bytes().to_vec();
         for _ in 0..CAS_ATTEMPTS {
@@ -777,13 +861,19 @@ impl StatementRecords for Store {
             let value = encode(&record)?;
             let pending: Vec<(Vec<u8>, &[u8])> =
                 audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();
-            let result = (&self.submissions, &self.audit_pending).transaction(|(subs, pending_tree)| {
+            let trees = (&self.submissions, &self.audit_pending, &self.changes_begun);
+            let result = trees.transaction(|(subs, pending_tree, begun_tree)| {
                 if subs.get(&key)?.as_deref() != Some(&current[..]) {
                     return sled::transaction::abort(());
                 }
                 subs.insert(key.as_slice(), value.as_slice())?;
                 for (k, v) in &pending {
                     pending_tree.insert(k.as_slice(), *v)?;
+                }
+                match begun {
+                    Some(Finish { key, then: None }) => drop(begun_tree.remove(key)?),
+                    Some(Finish { key, then: Some(rest) }) => drop(begun_tree.insert(key, rest)?),
+                    None => {}
                 }
                 Ok(())
             });
@@ -798,10 +888,6 @@ impl StatementRecords for Store {
             }
         }
         Err(ModifyError::Refused(Message::new("storage-statement-kept-changing")))
-    }
-
-    fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
-        Box::new(self.submissions.iter().values().map(|v| decode(&v?)))
     }
 }
 
