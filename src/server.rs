@@ -62,6 +62,11 @@ pub async fn run(
         .append(NewEntry::by(Actor::System, Event::ServerStarted))
         .map_err(|e| format!("cannot write the audit log, so refusing to start: {e}"))?;
     state.release_witness_events().map_err(|e| format!("cannot release deferred witness events: {e}"))?;
+    let cases = state.cases.clone();
+    tokio::task::spawn_blocking(move || cases.finish_interrupted())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot finish the reviewers' changes a crash interrupted: {e}"))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(periodic_audit_work(state.clone(), stop_rx.clone()));
     let sweeper = tokio::spawn(sweep_sessions(state.clone(), stop_rx.clone()));

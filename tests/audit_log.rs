@@ -418,15 +418,77 @@ fn reopening_continues_the_chain_and_cuts_a_torn_tail() {
         let log = AuditLog::open(&store, clock()).unwrap();
         log.append(sample_entry(0)).unwrap();
     }
-    // A crash in the middle of a write leaves half a line.
+    // A crash in the middle of a write leaves half a line: the beginning
+    // of the record due next.
     let path = audit::log_path(&site.data);
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes.extend_from_slice(b"{\"seq\":99,\"time\":\"2026-");
+    let next = lines(&bytes).len();
+    bytes.extend_from_slice(format!("{{\"seq\":{next},\"time\":\"2026-").as_bytes());
     std::fs::write(&path, &bytes).unwrap();
     let store = testimony::storage::Store::open(&site.data).unwrap();
     let log = AuditLog::open(&store, clock()).unwrap();
     log.append(sample_entry(1)).unwrap();
     audit::verify_file(&path, None).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"torn_record_cut\""), "the cut is recorded in the log itself");
+}
+
+/// Every way a crash can leave the end of a log (any beginning of the
+/// record due, the whole of it without its line end, zeros) is a torn
+/// record, named at its line, after every earlier record verified; bytes
+/// no writer of this log would have written there are tampering.
+#[test]
+fn a_torn_last_record_is_told_apart_from_tampering() {
+    let (honest, _) = honest_log(12, 5);
+    let n = lines(&honest).len() as u64;
+    let summary = audit::verify_bytes(&honest, None).unwrap();
+    // The record that would have come next, as the writer would write it.
+    let next = Record::new(
+        n,
+        "2026-11-29T12:00:00Z".into(),
+        Body::Entry { actor: Actor::System, event: Event::ServerStopped, object: None, outcome: Outcome::Ok },
+        &summary.head,
+    )
+    .to_line();
+    let mut tails: Vec<Vec<u8>> = (1..=next.len()).map(|k| next.as_bytes()[..k].to_vec()).collect();
+    tails.push(vec![0u8; 300]);
+    for tail in &tails {
+        let mut bytes = honest.clone();
+        bytes.extend_from_slice(tail);
+        let err = audit::verify_bytes(&bytes, None).unwrap_err();
+        assert!(err.torn, "{} bytes of the next record: {err}", tail.len());
+        assert_eq!(err.line, n + 1);
+        let shown = audit::VerifyError::from(err).to_string();
+        assert!(shown.contains("torn record at line") && shown.contains("not tampering"), "{shown}");
+    }
+    // Cutting the last record itself is also a torn write of it.
+    let cut = &honest[..honest.len() - 40];
+    let err = audit::verify_bytes(cut, None).unwrap_err();
+    assert!(err.torn && err.line == n, "{err}");
+
+    // Not what a crash leaves: another record's number, a record followed
+    // by more, stray bytes; each is tampering, at that line.
+    let wrong_seq = next.replacen(&format!("{{\"seq\":{n},"), &format!("{{\"seq\":{},", n + 7), 1);
+    for tail in [
+        wrong_seq.as_bytes()[..30].to_vec(),
+        format!("{next} ").into_bytes(),
+        format!("{next}x").into_bytes(),
+        b"hello".to_vec(),
+        b" ".to_vec(),
+    ] {
+        let mut bytes = honest.clone();
+        bytes.extend_from_slice(&tail);
+        let err = audit::verify_bytes(&bytes, None).unwrap_err();
+        assert!(!err.torn, "{:?} taken for a torn write", String::from_utf8_lossy(&tail));
+        assert_eq!(err.line, n + 1);
+    }
+    // Tampering earlier in the log is named where it is, torn tail or not.
+    let mut bytes = honest.clone();
+    let at = bytes.iter().position(|b| *b == b'\n').unwrap() + 12;
+    bytes[at] ^= 0x01;
+    bytes.extend_from_slice(&next.as_bytes()[..20]);
+    let err = audit::verify_bytes(&bytes, None).unwrap_err();
+    assert!(!err.torn && err.line == 2, "{err}");
 }
 
 #[test]

@@ -399,6 +399,7 @@ enrol-code-wrong = That code is not right. Try the current one.
 audit-title = Audit log
 audit-chain-broken = Chain: NOT INTACT: { $why }
 audit-tampered = the audit log has been tampered with at { $where }
+audit-torn = the audit log ends in a torn record at { $where }
 audit-unreadable = cannot read the audit log { $path }: { $error }
 audit-chain-intact = Chain: intact. Every record follows the one before it.
 audit-chain-intact-unsigned = Chain: intact. Every record follows the one before it; the last { $count ->

@@ -135,12 +135,22 @@ pub enum Event {
     ConsentChanged,
     ConsentWithdrawn,
     PurgeDone,
+
+    // --- recovery after a crash ---
+    /// At open, a torn last record (a write a crash cut off, never
+    /// acknowledged) was cut from the log: its 1-based line, its size and
+    /// the SHA-256 of the bytes cut.
+    TornRecordCut {
+        line: u64,
+        bytes: u64,
+        sha256: String,
+    },
 }
 
 /// Every event kind's name, in declaration order. `kind_index` below is an
 /// exhaustive match, so adding a variant without listing it here fails to
 /// compile; the tests check that each kind is emitted by its action.
-pub const KINDS: [&str; 39] = [
+pub const KINDS: [&str; 40] = [
     "data_directory_created",
     "server_started",
     "server_stopped",
@@ -180,7 +190,12 @@ pub const KINDS: [&str; 39] = [
     "consent_changed",
     "consent_withdrawn",
     "purge_done",
+    "torn_record_cut",
 ];
+
+/// The kinds only recovery after a crash emits, never an action (tests of
+/// every action's event leave them to the crash tests).
+pub const AFTER_A_CRASH: [&str; 1] = ["torn_record_cut"];
 
 impl Event {
     /// The position of this event's kind in [`KINDS`].
@@ -226,6 +241,7 @@ impl Event {
             ConsentChanged => 36,
             ConsentWithdrawn => 37,
             PurgeDone => 38,
+            TornRecordCut { .. } => 39,
         }
     }
 

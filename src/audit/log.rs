@@ -20,7 +20,9 @@
 //! fsync at all.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -213,8 +215,13 @@ impl AuditLog {
     }
 
     /// Opens an existing log for appending (the `Store` proves the lock is
-    /// held). A final line without its newline was never acknowledged (the
-    /// crash came before its fsync) and is cut.
+    /// held). A torn last record (a final line without its newline that is
+    /// the beginning of the record due there) was never acknowledged: the
+    /// crash came before its fsync. It is cut, said so on stderr, and
+    /// recorded in the log itself (`torn_record_cut`, with the size and
+    /// SHA-256 of what was cut). Anything else after the last line end was
+    /// not written by this log's writer: the log is left as it is and
+    /// refused.
     pub fn open(store: &Store, clock: Arc<dyn Clock>) -> Result<AuditLog, AuditError> {
         let signing = store.signing_key().map_err(|e| AuditError::Damaged(e.to_string()))?;
         let path = log_path(store.dir());
@@ -225,12 +232,32 @@ impl AuditLog {
             }
             Err(e) => return Err(e.into()),
         };
-        let (len, last, since_checkpoint) = scan_tail(&mut file)?;
+        let (len, last, since_checkpoint, lines) = scan_tail(&mut file)?;
         let full_len = file.metadata()?.len();
+        let mut cut = None;
         if full_len > len {
-            tracing::warn!(cut = full_len - len, "cut an incomplete last audit record left by a crash");
+            let mut tail = Vec::new();
+            file.seek(SeekFrom::Start(len))?;
+            (&mut file).take(full_len - len).read_to_end(&mut tail)?;
+            let (seq, head) = last.as_ref().map_or((0, GENESIS), |r| (r.seq + 1, r.hash.as_str()));
+            let line = lines + 1;
+            if !super::verify::torn_write(&tail, seq, head) {
+                return Err(AuditError::Damaged(format!(
+                    "line {line}: the last line is incomplete and is not the beginning of the record due there (altered or cut); the log was left as it is"
+                )));
+            }
+            tracing::warn!(
+                line,
+                bytes = tail.len(),
+                "the audit log ended in a torn record (a write cut off by a crash, never acknowledged); cut it, keeping the {lines} records before it"
+            );
             file.set_len(len)?;
             file.sync_all()?;
+            cut = Some(Event::TornRecordCut {
+                line,
+                bytes: tail.len() as u64,
+                sha256: crate::crypto::hex(&sha2::Sha256::digest(&tail)),
+            });
         }
         let last = last.ok_or_else(|| AuditError::Damaged("the log is empty".into()))?;
         let sync_handle = file.try_clone()?;
@@ -242,7 +269,11 @@ impl AuditLog {
             head: last.hash,
             since_checkpoint,
         };
-        Ok(AuditLog::from_parts(path, tail, signing, clock))
+        let log = AuditLog::from_parts(path, tail, signing, clock);
+        if let Some(event) = cut {
+            log.append(NewEntry::by(Actor::System, event))?;
+        }
+        Ok(log)
     }
 
     /// A log over any `LogFile` (tests use failing ones), starting empty.
@@ -327,6 +358,11 @@ impl AuditLog {
     pub fn checkpoint_if_needed(&self) -> Result<(), AuditError> {
         let pending = lock(&self.tail).since_checkpoint > 0;
         if pending { self.checkpoint() } else { Ok(()) }
+    }
+
+    /// How many records the log holds (the sequence number of the next).
+    pub fn records(&self) -> u64 {
+        lock(&self.tail).next_seq
     }
 
     /// Is the log still writable? (False after an fsync failure.)
@@ -495,13 +531,13 @@ impl AuditLog {
 const POISONED: &str = "the audit log is poisoned";
 
 /// Streams through the file and returns the length up to the end of the
-/// last complete line, that line's record, and how many records follow the
-/// last checkpoint.
-fn scan_tail(file: &mut File) -> Result<(u64, Option<Record>, u64), AuditError> {
+/// last complete line, that line's record, how many records follow the
+/// last checkpoint, and how many complete lines there are.
+fn scan_tail(file: &mut File) -> Result<(u64, Option<Record>, u64, u64), AuditError> {
     const CHECKPOINT_MARK: &[u8] = b"\"checkpoint\":{";
     file.seek(SeekFrom::Start(0))?;
     let mut reader = BufReader::new(&mut *file);
-    let (mut len, mut last_line, mut since) = (0u64, None::<Vec<u8>>, 0u64);
+    let (mut len, mut last_line, mut since, mut lines) = (0u64, None::<Vec<u8>>, 0u64, 0u64);
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -510,6 +546,7 @@ fn scan_tail(file: &mut File) -> Result<(u64, Option<Record>, u64), AuditError> 
             break;
         }
         len += n as u64;
+        lines += 1;
         since = if line.windows(CHECKPOINT_MARK.len()).any(|w| w == CHECKPOINT_MARK) { 0 } else { since + 1 };
         last_line = Some(line.clone());
     }
@@ -524,7 +561,7 @@ fn scan_tail(file: &mut File) -> Result<(u64, Option<Record>, u64), AuditError> 
             Some(record)
         }
     };
-    Ok((len, last, since))
+    Ok((len, last, since, lines))
 }
 
 /// Opens the log at `path` afresh, cuts it back to `len` (what was last
@@ -537,7 +574,7 @@ fn reopen_at(path: &Path, len: u64, head: &str) -> Result<(File, File), AuditErr
     }
     file.set_len(len)?;
     file.sync_all()?;
-    let (scanned, last, _) = scan_tail(&mut file)?;
+    let (scanned, last, _, _) = scan_tail(&mut file)?;
     let last_hash = last.map(|r| r.hash).unwrap_or_else(|| GENESIS.to_string());
     if scanned != len || last_hash != head {
         return Err(AuditError::Damaged("the log on disk does not end where it was last synced".into()));

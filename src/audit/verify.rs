@@ -30,10 +30,44 @@ pub struct Tampered {
     /// 1-based line of the log file (0 when the problem is the whole file).
     pub line: u64,
     pub what: String,
+    /// The only problem is a torn last record: bytes after the last line
+    /// end that are the beginning of the record due there, as a crash in
+    /// the middle of a write leaves them. Every line before verified. Not
+    /// tampering; the log's next writer cuts it (see `torn_write`).
+    pub torn: bool,
 }
 
 fn bad(line: u64, what: impl Into<String>) -> Tampered {
-    Tampered { line, what: what.into() }
+    Tampered { line, what: what.into(), torn: false }
+}
+
+/// Whether `tail`, the bytes after the last line end of a log whose
+/// records verified up to `seq` records ending in `head`, is what a write
+/// cut off by a crash leaves: the beginning of the record due next
+/// (record `seq`, following `head`), at most the whole of it without its
+/// line end; or zeros, from a file system that grew the file before its
+/// data reached the disk. Anything else there was not written by this
+/// log's writer.
+pub fn torn_write(tail: &[u8], seq: u64, head: &str) -> bool {
+    if tail.is_empty() || tail.iter().all(|b| *b == 0) {
+        return !tail.is_empty();
+    }
+    let mut values = serde_json::Deserializer::from_slice(tail).into_iter::<Record>();
+    match values.next() {
+        // All of it but the line end: it must be exactly the record due.
+        Some(Ok(record)) => {
+            record.to_line().as_bytes() == tail
+                && record.seq == seq
+                && record.prev == head
+                && record.expected_hash() == record.hash
+        }
+        // A beginning: it ends early, and starts as the record due would.
+        Some(Err(e)) if e.is_eof() => {
+            let start = format!("{{\"seq\":{seq},");
+            tail.starts_with(start.as_bytes()) || start.as_bytes().starts_with(tail)
+        }
+        _ => false,
+    }
 }
 
 /// Verifies a whole log given as bytes. `saved` is a checkpoint kept off
@@ -42,12 +76,31 @@ pub fn verify_bytes(bytes: &[u8], saved: Option<&Checkpoint>) -> Result<Summary,
     if bytes.is_empty() {
         return Err(bad(0, "the log is empty"));
     }
-    if bytes.last() != Some(&b'\n') {
-        return Err(bad(
-            bytes.split(|b| *b == b'\n').count() as u64,
-            "the last record is incomplete (the file was cut)",
-        ));
+    // Every complete line is checked first; what follows the last line
+    // end (nothing, in a log at rest) is judged once they verified.
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let (bytes, tail) = bytes.split_at(complete);
+    let summary = verify_lines(bytes, saved)?;
+    if tail.is_empty() {
+        return Ok(summary);
     }
+    let line = summary.records + 1;
+    if torn_write(tail, summary.records, &summary.head) {
+        return Err(Tampered {
+            line,
+            what: format!(
+                "{} bytes with no line end, the beginning of a record as a write cut off by a crash leaves it (not tampering: the {} records before it verify); the next `testimony serve` cuts it and records that it did",
+                tail.len(),
+                summary.records
+            ),
+            torn: true,
+        });
+    }
+    Err(bad(line, "the last line is incomplete and is not the beginning of the record due there (altered or cut)"))
+}
+
+/// Verifies complete lines (`bytes` is empty or ends in a line end).
+fn verify_lines(bytes: &[u8], saved: Option<&Checkpoint>) -> Result<Summary, Tampered> {
     let mut head = GENESIS.to_string();
     let mut key: Option<VerifyingKey> = None;
     let mut key_text = String::new();
@@ -55,7 +108,8 @@ pub fn verify_bytes(bytes: &[u8], saved: Option<&Checkpoint>) -> Result<Summary,
     let mut saved_matched = false;
     let mut count = 0u64;
 
-    for (index, raw) in bytes[..bytes.len() - 1].split(|b| *b == b'\n').enumerate() {
+    let lines = bytes.strip_suffix(b"\n").map(|b| b.split(|c| *c == b'\n'));
+    for (index, raw) in lines.into_iter().flatten().enumerate() {
         let line = index as u64 + 1;
         let seq = index as u64;
         let record: Record =
@@ -117,7 +171,7 @@ pub fn verify_bytes(bytes: &[u8], saved: Option<&Checkpoint>) -> Result<Summary,
     }
 
     if let Some(cp) = saved {
-        // Invariant: the loop ran at least once (the log is not empty).
+        // No line at all (a torn first record) leaves no key: refused here.
         let signer = key.as_ref().ok_or_else(|| bad(0, "the log has no signing key"))?;
         if !cp.is_signed_by(signer) {
             return Err(bad(0, "the saved checkpoint is not signed by this log's key"));
@@ -141,7 +195,16 @@ pub enum VerifyError {
     #[error("cannot read the audit log {0}: {1}")]
     Read(String, std::io::ErrorKind),
     #[error("the audit log has been tampered with at {0}")]
-    Tampered(#[from] Tampered),
+    Tampered(Tampered),
+    /// A torn last record (see [`Tampered::torn`]): a crash, not tampering.
+    #[error("the audit log ends in a torn record at {0}")]
+    Torn(Tampered),
+}
+
+impl From<Tampered> for VerifyError {
+    fn from(t: Tampered) -> Self {
+        if t.torn { VerifyError::Torn(t) } else { VerifyError::Tampered(t) }
+    }
 }
 
 /// Every record of a log file that parses, in order, whatever the state of

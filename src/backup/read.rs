@@ -446,6 +446,7 @@ impl TempSibling {
             .ok_or_else(|| format!("{} does not name a directory to restore into", dir.display()))?
             .to_string_lossy();
         let parent = parent_of(dir);
+        remove_interrupted(&parent, &name);
         let path = parent.join(format!(".{name}.restore-{}", &crate::crypto::random_hex_id()[..8]));
         // `create`, not `create_all`: fails rather than reuse anything that
         // exists, so what is removed on failure is only what this made.
@@ -477,6 +478,32 @@ impl Drop for TempSibling {
         if !self.renamed {
             // Only this restore's own directory, made by `create` above.
             let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Removes what earlier restores into `parent/name` left when they were
+/// killed (or the power failed) before renaming: their own temporary
+/// siblings, by their exact name (`.NAME.restore-` and eight hex digits),
+/// that no process holds. Each is a copy of the organization's data that
+/// nobody would ever open; none is ever served (it has no FORMAT until it
+/// is complete, and only its rename makes it the data directory).
+fn remove_interrupted(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.restore-");
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(suffix) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let ours = suffix.len() == 8 && suffix.bytes().all(|b| b.is_ascii_hexdigit());
+        let path = entry.path();
+        if !ours || !entry.file_type().is_ok_and(|t| t.is_dir()) || Store::is_held(&path) {
+            continue;
+        }
+        match fs::remove_dir_all(&path) {
+            Ok(()) => tracing::warn!(path = %path.display(), "removed what an interrupted restore left"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove what an interrupted restore left")
+            }
         }
     }
 }

@@ -193,10 +193,10 @@ impl Cases {
             }
             _ => None,
         };
-        self.audit_first(entries.clone())?;
+        let begun = self.begin(statement.id(), &entries, Vec::new(), Vec::new())?;
         let today = self.clock.today();
         let author = statement.reader.account().to_string();
-        let stored = self.modify_current(statement, |fresh| {
+        let stored = self.modify_current(statement, &begun, |fresh| {
             if let Some(message) = &reply {
                 fresh.thread.push(ThreadItem {
                     author: Author::Reviewer,
@@ -235,6 +235,7 @@ impl Cases {
             Ok(_) => Ok(true),
             Err(e) => {
                 self.audit_failed(entries);
+                self.end(&begun);
                 Err(e)
             }
         }

@@ -7,9 +7,9 @@
 use crate::audit::Event;
 use crate::crypto::{self, DeskIdentity, Recipient, Sealed, SealingWriter};
 use crate::i18n::Message;
-use crate::storage::{DeskId, ObjectId, StatementRecords, SubmissionRecord};
+use crate::storage::{DeskId, Finish, ObjectId, StatementRecords, SubmissionRecord};
 
-use super::{Authorized, CaseError, Cases, entry_by, failed};
+use super::{Authorized, CaseError, Cases, Plan, entry_by, failed};
 
 fn reseal(sealed: &Sealed, old: &DeskIdentity, to: &[&Recipient]) -> Result<Sealed, CaseError> {
     let plain = crypto::open(sealed.as_bytes(), old).map_err(failed)?;
@@ -32,11 +32,16 @@ impl Cases {
             return Err(CaseError::Refused(Message::new("case-move-members-only")));
         }
         let entry = entry_by(&statement.reader, Event::MovedToDesk { desk: target.0.clone() }, statement.id());
-        self.audit_first(vec![entry.clone()])?;
+        // Every file's new copy gets its id now, so that whatever a crash
+        // interrupts, the copies on one side or the other can be removed.
+        let retired: Vec<ObjectId> =
+            record.files.iter().flat_map(|f| std::iter::once(&f.object).chain(f.cleaned.as_ref())).cloned().collect();
+        let fresh_ids: Vec<ObjectId> = retired.iter().map(|_| ObjectId(crypto::random_hex_id())).collect();
+        let begun = self.begin(statement.id(), std::slice::from_ref(&entry), fresh_ids.clone(), retired)?;
 
         let (generation, new_recipient) = (current.generation, current.recipient.clone());
         let original_version = record.version;
-        let mut fresh_objects: Vec<ObjectId> = Vec::new();
+        let mut next_id = fresh_ids.iter().cloned();
         let resealed = (|| -> Result<Vec<ObjectId>, CaseError> {
             let recovery = self.store.server()?.recovery_recipient;
             let desk_only = [&new_recipient, &recovery];
@@ -61,19 +66,23 @@ impl Cases {
                 for object in objects {
                     let sealed = self.store.objects().read(object)?;
                     let mut plain = crypto::open_stream(sealed, old).map_err(failed)?;
-                    let pending = self.store.objects().create()?;
+                    let id = next_id.next().ok_or_else(|| failed("more files than when the move began"))?;
+                    let pending = self.store.objects().create_as(id)?;
                     let mut writer = SealingWriter::new(pending, &desk_only)?;
                     std::io::copy(&mut plain, &mut writer).map_err(failed)?;
                     let fresh = self.store.objects().commit(writer.finish().map_err(failed)?)?;
-                    fresh_objects.push(fresh.clone());
                     retired.push(std::mem::replace(object, fresh));
                 }
             }
             record.desk = target.clone();
             record.key_generation = generation;
             let moved: SubmissionRecord = record.clone();
+            // Once the record names the new copies, what is left to do
+            // (after a crash too) is removing the old ones.
+            let left = (!retired.is_empty()).then(|| super::encode_plan(&Plan { stored: true, ..begun.plan.clone() }));
+            let finish = Finish { key: &begun.key, then: left.as_deref() };
             self.store
-                .modify_submission(statement.id(), &[], &mut |fresh| {
+                .modify_submission_begun(statement.id(), finish, &mut |fresh| {
                     // Replaced only if nobody changed it while it was resealed.
                     if fresh.version != original_version {
                         return Err(Message::new("case-changed-while-moving").into());
@@ -88,19 +97,27 @@ impl Cases {
         })();
         match resealed {
             Ok(retired) => {
+                // Without files the change ended with the record's.
+                let mut removed = !retired.is_empty();
                 for object in retired {
                     if let Err(e) = self.store.objects().remove(&object) {
                         tracing::error!(error = %e, "could not remove a file sealed to the old desk");
+                        removed = false;
                     }
+                }
+                // A failed removal is left for the next start to finish.
+                if removed {
+                    self.end(&begun);
                 }
                 Ok(true)
             }
             Err(e) => {
                 // The new copies are not named by any record: drop them.
-                for object in fresh_objects {
-                    let _ = self.store.objects().remove(&object);
+                for object in &fresh_ids {
+                    let _ = self.store.objects().remove_if_present(object);
                 }
                 self.audit_failed(vec![entry]);
+                self.end(&begun);
                 Err(e)
             }
         }

@@ -25,13 +25,7 @@ pub fn backup(args: &BackupArgs) -> Result<(), String> {
     if target.exists() {
         return Err(format!("refusing to overwrite {}", target.display()));
     }
-    let partial = target.with_extension("partial");
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&partial)
-        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    let (partial, file) = open_partial(target)?;
     let result = (|| -> Result<(), String> {
         let mut out = BufWriter::new(&file);
         match Store::open(data) {
@@ -71,6 +65,50 @@ pub fn backup(args: &BackupArgs) -> Result<(), String> {
     result?;
     println!("backup written to {}", target.display());
     Ok(())
+}
+
+/// Opens `FILE.partial`, where a backup is written before it is checked
+/// and renamed onto FILE, and takes its lock for as long as this process
+/// runs. One left by a backup that was killed (no process holds its lock)
+/// is taken over and emptied, so the next run works; one a running backup
+/// holds is refused. After a lock is taken, the name must still lead to
+/// the file locked: a backup that finished meanwhile renamed that one
+/// onto its target, which must not be emptied.
+fn open_partial(target: &Path) -> Result<(std::path::PathBuf, fs::File), String> {
+    use rustix::fs::{FlockOperation, flock};
+    use std::os::unix::fs::MetadataExt;
+    let mut name = target.as_os_str().to_owned();
+    name.push(".partial");
+    let partial = std::path::PathBuf::from(name);
+    let shown = partial.display();
+    for _ in 0..10 {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(format!(
+                    "another backup is being written to {shown} right now; wait for it to finish, or choose another --out"
+                ));
+            }
+            Err(e) => return Err(format!("cannot lock {shown}: {e}")),
+        }
+        let locked = file.metadata().map_err(|e| e.to_string())?;
+        match fs::symlink_metadata(&partial) {
+            Ok(now) if now.ino() == locked.ino() && now.dev() == locked.dev() => {
+                // Ours now: whatever a killed backup left in it goes.
+                file.set_len(0).map_err(|e| format!("cannot write {shown}: {e}"))?;
+                return Ok((partial, file));
+            }
+            _ => continue,
+        }
+    }
+    Err(format!("cannot take {shown}: other backups keep writing to it"))
 }
 
 /// Restores into a new (or empty) directory. Everything about where it

@@ -213,6 +213,7 @@ fn why_broken(e: audit::VerifyError) -> Message {
     match e {
         audit::VerifyError::Read(path, kind) => Message::new("audit-unreadable").arg("path", path).arg("error", kind),
         audit::VerifyError::Tampered(at) => Message::new("audit-tampered").arg("where", at),
+        audit::VerifyError::Torn(at) => Message::new("audit-torn").arg("where", at),
     }
 }
 
@@ -237,7 +238,7 @@ fn read_log(path: &std::path::Path) -> Read {
             Some(summary.unsigned_tail),
             summary.last_checkpoint.map(|cp| export::to_text(&cp)).unwrap_or_default(),
         ),
-        Err(e) => (Some(why_broken(audit::VerifyError::Tampered(e))), None, String::new()),
+        Err(e) => (Some(why_broken(e.into())), None, String::new()),
     };
     // Newest first.
     let all = audit::parse_records(&bytes).iter().rev().map(shown).collect();

@@ -50,7 +50,7 @@ pub use submissions::{Author, Channel, FileRecord, SubmissionRecord, ThreadItem}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("{} is not a testimony data directory (no FORMAT file; was `testimony init` interrupted?)", .0.display())]
+    #[error("{} is not a testimony data directory (no FORMAT file: it does not exist, or an `init` or `restore` into it did not finish)", .0.display())]
     NotADataDir(PathBuf),
     #[error(
         "the data directory was written by a newer testimony (format {found}; this build reads format {supported}): upgrade testimony"
@@ -127,8 +127,29 @@ pub trait StatementRecords: ChangeFeed + Send + Sync {
         change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<SubmissionRecord, ModifyError>;
 
+    /// As [`StatementRecords::modify_submission`], for a change begun with
+    /// [`Store::begin_change`]: in the same transaction, the begun change's
+    /// entry is removed (`then: None`) or replaced by `then` (work left to
+    /// do after the record changed), so that after a crash it says whether
+    /// the record changed.
+    fn modify_submission_begun(
+        &self,
+        id: &str,
+        begun: Finish<'_>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
+    ) -> Result<SubmissionRecord, ModifyError>;
+
     /// Every submission record (for listing and export).
     fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_>;
+}
+
+/// What becomes of a begun change when its record is changed.
+#[derive(Clone, Copy, Debug)]
+pub struct Finish<'a> {
+    /// The key [`Store::begin_change`] returned.
+    pub key: &'a [u8],
+    /// `None`: the change is done; `Some`: what is left to do.
+    pub then: Option<&'a [u8]>,
 }
 
 /// Why a record could not be changed.
@@ -176,6 +197,7 @@ const TREE_STATEMENT_VERSIONS: &str = "statement_versions";
 /// existed, or a fresh restore (backups leave the tree out), builds it at
 /// its first open.
 const VERSIONS_BUILT: &[u8] = b"";
+const TREE_CHANGES_BEGUN: &str = "changes_begun";
 
 const META_SERVER: &[u8] = b"server";
 const META_SIGNING_SEED: &[u8] = b"signing_seed";
@@ -185,6 +207,9 @@ const META_UNKNOWN_SIGN_INS: &str = "unknown_sign_ins/";
 
 /// A deferred witness audit event: its storage key and encoded event.
 pub type PendingEvent = (Vec<u8>, Vec<u8>);
+
+/// A change begun and not ended: its key and its plan.
+pub type BegunChange = (Vec<u8>, Vec<u8>);
 
 /// What `init` writes, all at once.
 pub struct InitialRecords<'a> {
@@ -209,6 +234,7 @@ pub struct Store {
     invitations: sled::Tree,
     partners: sled::Tree,
     statement_versions: sled::Tree,
+    changes_begun: sled::Tree,
     objects: ObjectStore,
     feed: feed::Feed,
     /// How many times the records were forced to disk (tests compare the
@@ -242,7 +268,7 @@ impl Store {
     }
 
     /// Every tree's name, for backups.
-    fn trees(&self) -> [(&'static str, &sled::Tree); 9] {
+    fn trees(&self) -> [(&'static str, &sled::Tree); 10] {
         [
             (TREE_META, &self.meta),
             (TREE_ACCOUNTS, &self.accounts),
@@ -253,6 +279,7 @@ impl Store {
             (TREE_AUDIT_PENDING, &self.audit_pending),
             (TREE_INVITATIONS, &self.invitations),
             (TREE_PARTNERS, &self.partners),
+            (TREE_CHANGES_BEGUN, &self.changes_begun),
         ]
     }
 
@@ -388,6 +415,7 @@ impl Store {
             invitations: db.open_tree(TREE_INVITATIONS)?,
             partners: db.open_tree(TREE_PARTNERS)?,
             statement_versions: db.open_tree(TREE_STATEMENT_VERSIONS)?,
+            changes_begun: db.open_tree(TREE_CHANGES_BEGUN)?,
             db,
             objects,
             feed: feed::Feed::default(),
@@ -736,6 +764,36 @@ impl Store {
         self.flush()
     }
 
+    // --- changes begun ---------------------------------------------------------
+
+    /// Notes, durably, that a change is about to be audited and made
+    /// (`plan` is the case layer's, opaque here); returns its key. Ended in
+    /// the transaction that changes the record
+    /// ([`StatementRecords::modify_submission_begun`]) or by
+    /// [`Store::end_change`], so one still here after a crash is a change
+    /// whose record was never changed (or, if its plan says so, whose
+    /// record changed but whose cleanup did not finish).
+    pub fn begin_change(&self, plan: &[u8]) -> Result<Vec<u8>, StorageError> {
+        self.room()?;
+        let key = crate::crypto::random_array::<16>().to_vec();
+        self.changes_begun.insert(key.as_slice(), plan)?;
+        self.flush()?;
+        Ok(key)
+    }
+
+    /// Every change begun and not ended: (key, plan).
+    pub fn changes_begun(&self) -> Result<Vec<BegunChange>, StorageError> {
+        self.changes_begun.iter().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)).collect()
+    }
+
+    /// Ends a begun change whose record did not change, or whose work
+    /// after it is done.
+    pub fn end_change(&self, key: &[u8]) -> Result<(), StorageError> {
+        self.room()?;
+        self.changes_begun.remove(key)?;
+        self.flush()
+    }
+
     // --- encoding ----------------------------------------------------------
 
     fn get_json<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<T>, StorageError> {
@@ -817,6 +875,32 @@ impl StatementRecords for Store {
         audit_events: &[Vec<u8>],
         change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
     ) -> Result<SubmissionRecord, ModifyError> {
+        self.modify(id, audit_events, None, change)
+    }
+
+    fn modify_submission_begun(
+        &self,
+        id: &str,
+        begun: Finish<'_>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
+    ) -> Result<SubmissionRecord, ModifyError> {
+        self.modify(id, &[], Some(begun), change)
+    }
+
+    fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
+        Box::new(self.submissions.iter().values().map(|v| decode(&v?)))
+    }
+}
+
+impl Store {
+    /// Both ways of changing a submission record (see the trait).
+    fn modify(
+        &self,
+        id: &str,
+        audit_events: &[Vec<u8>],
+        begun: Option<Finish<'_>>,
+        change: &mut dyn FnMut(&mut SubmissionRecord) -> Result<(), ModifyError>,
+    ) -> Result<SubmissionRecord, ModifyError> {
         self.room()?;
         let key = id.as_bytes().to_vec();
         for _ in 0..CAS_ATTEMPTS {
@@ -831,19 +915,23 @@ impl StatementRecords for Store {
             let pending: Vec<(Vec<u8>, &[u8])> =
                 audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();
             let version = version_value(&record);
-            let result = (&self.submissions, &self.audit_pending, &self.statement_versions).transaction(
-                |(subs, pending_tree, versions)| {
-                    if subs.get(&key)?.as_deref() != Some(&current[..]) {
-                        return sled::transaction::abort(());
-                    }
-                    subs.insert(key.as_slice(), value.as_slice())?;
-                    versions.insert(key.as_slice(), version.as_slice())?;
-                    for (k, v) in &pending {
-                        pending_tree.insert(k.as_slice(), *v)?;
-                    }
-                    Ok(())
-                },
-            );
+            let trees = (&self.submissions, &self.audit_pending, &self.changes_begun, &self.statement_versions);
+            let result = trees.transaction(|(subs, pending_tree, begun_tree, versions)| {
+                if subs.get(&key)?.as_deref() != Some(&current[..]) {
+                    return sled::transaction::abort(());
+                }
+                subs.insert(key.as_slice(), value.as_slice())?;
+                versions.insert(key.as_slice(), version.as_slice())?;
+                for (k, v) in &pending {
+                    pending_tree.insert(k.as_slice(), *v)?;
+                }
+                match begun {
+                    Some(Finish { key, then: None }) => drop(begun_tree.remove(key)?),
+                    Some(Finish { key, then: Some(rest) }) => drop(begun_tree.insert(key, rest)?),
+                    None => {}
+                }
+                Ok(())
+            });
             match result {
                 Ok(()) => {
                     self.flush()?;
@@ -855,10 +943,6 @@ impl StatementRecords for Store {
             }
         }
         Err(ModifyError::Refused(Message::new("storage-statement-kept-changing")))
-    }
-
-    fn submissions(&self) -> Box<dyn Iterator<Item = Result<SubmissionRecord, StorageError>> + '_> {
-        Box::new(self.submissions.iter().values().map(|v| decode(&v?)))
     }
 }
 

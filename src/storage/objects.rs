@@ -54,7 +54,13 @@ impl ObjectStore {
 
     /// Starts a new object. Write sealed bytes into it, then commit it.
     pub fn create(&self) -> Result<PendingObject, StorageError> {
-        let id = ObjectId(random_hex_id());
+        self.create_as(ObjectId(random_hex_id()))
+    }
+
+    /// Starts a new object under an id chosen beforehand (a fresh random
+    /// one, noted where a crash recovery will find it).
+    pub fn create_as(&self, id: ObjectId) -> Result<PendingObject, StorageError> {
+        self.path_of(&id)?;
         let path = self.root.join(PARTIAL).join(format!("{}.age", id.0));
         let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
         Ok(PendingObject { id, path: Some(path), writer: BufWriter::with_capacity(64 * 1024, file) })
@@ -136,6 +142,15 @@ impl ObjectStore {
     /// The size of a committed object's ciphertext.
     pub fn len(&self, id: &ObjectId) -> Result<u64, StorageError> {
         Ok(fs::metadata(self.path_of(id)?)?.len())
+    }
+
+    /// Removes a committed object if it is there (the cleanup after a
+    /// crash, which may have come before or after the object was made).
+    pub fn remove_if_present(&self, id: &ObjectId) -> Result<(), StorageError> {
+        match self.remove(id) {
+            Err(StorageError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 
     /// Removes a committed object for good (purge after withdrawal).

@@ -468,19 +468,14 @@ impl SmallDisk {
 
     /// Fills the disk to the last byte with a file; returns its path.
     pub fn fill(&self) -> PathBuf {
-        use std::io::Write;
-        let path = self.path().join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
-        let chunk = vec![0u8; 1 << 20];
-        let mut size = chunk.len();
-        // Ever smaller writes, until not one byte more fits.
-        while size > 0 {
-            match file.write(&chunk[..size]) {
-                Ok(n) if n > 0 => {}
-                _ => size /= 2,
-            }
-        }
-        let _ = file.sync_all();
+        self.fill_as("filler")
+    }
+
+    /// As [`SmallDisk::fill`], with a file of the given name (to fill what
+    /// is left after an earlier fill).
+    pub fn fill_as(&self, name: &str) -> PathBuf {
+        let path = self.path().join(name);
+        fill_with(&path);
         path
     }
 
@@ -493,6 +488,22 @@ impl SmallDisk {
         file.sync_all().unwrap();
         path
     }
+}
+
+/// Fills the disk `path` is on to the last byte, with a new file at `path`.
+pub fn fill_with(path: &Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    let mut size = chunk.len();
+    // Ever smaller writes, until not one byte more fits.
+    while size > 0 {
+        match file.write(&chunk[..size]) {
+            Ok(n) if n > 0 => {}
+            _ => size /= 2,
+        }
+    }
+    let _ = file.sync_all();
 }
 
 impl Drop for SmallDisk {
