@@ -11,6 +11,11 @@ use serde::Deserialize;
 /// The smallest disk reserve the config file may set (see `validate`).
 pub const MIN_DISK_RESERVE: u64 = 512 << 20;
 
+/// The longest session the config file may set: a year. Longer is no
+/// policy at all, and it keeps the expiry arithmetic (minutes and hours
+/// to seconds, added to a time) far from overflowing.
+pub const MAX_SESSION_HOURS: u64 = 24 * 366;
+
 /// Every key of the config file, for `serve --help` (a test checks that
 /// each field of the structs below is listed here).
 pub const FILE_HELP: &str = "\
@@ -43,6 +48,7 @@ Config file keys (TOML; every key optional; unknown keys are refused):
   [sessions]                          reviewer sessions
   idle_minutes = 15                   signed out after this long idle
   absolute_hours = 12                 signed out this long after signing in
+                                      (at most 8784, a year)
 ";
 
 /// The TOML file, as written by an operator. Every field is optional.
@@ -85,8 +91,8 @@ impl Default for SessionSettings {
 impl SessionSettings {
     pub fn lifetimes(self) -> crate::auth::session::Lifetimes {
         crate::auth::session::Lifetimes {
-            idle: std::time::Duration::from_secs(self.idle_minutes * 60),
-            absolute: std::time::Duration::from_secs(self.absolute_hours * 3600),
+            idle: std::time::Duration::from_secs(self.idle_minutes.saturating_mul(60)),
+            absolute: std::time::Duration::from_secs(self.absolute_hours.saturating_mul(3600)),
         }
     }
 }
@@ -153,7 +159,13 @@ impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read the config file {}: {}", path.display(), e.kind()))?;
-        toml::from_str(&text).map_err(|e| describe_toml_error(path, &text, &e))
+        ConfigFile::parse(path, &text)
+    }
+
+    /// The file's text as read by [`ConfigFile::load`]; `path` only names
+    /// it in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, String> {
+        toml::from_str(text).map_err(|e| describe_toml_error(path, text, &e))
     }
 }
 
@@ -238,13 +250,16 @@ impl ServeConfig {
             ));
         }
         let sessions = file.sessions.unwrap_or_default();
+        // `absolute_hours` is bounded before it is multiplied.
         if sessions.idle_minutes == 0
             || sessions.absolute_hours == 0
+            || sessions.absolute_hours > MAX_SESSION_HOURS
             || sessions.idle_minutes > sessions.absolute_hours * 60
         {
-            return Err(
-                "[sessions] idle_minutes and absolute_hours must be at least 1, idle no longer than absolute".into()
-            );
+            return Err(format!(
+                "[sessions] idle_minutes and absolute_hours must be at least 1, idle no longer than absolute, \
+                 absolute at most {MAX_SESSION_HOURS} hours (a year)"
+            ));
         }
         let fonts_dir = crate::web::fonts::dir_or_default(file.fonts_dir);
         Ok(ServeConfig { data, listen, review_listen, intake, sessions, fonts_dir })
@@ -260,6 +275,23 @@ mod tests {
         let file = load_str("[intake]\nmin_free_disk_bytes = 1000\n").unwrap();
         let err = ServeConfig::resolve(flags("127.0.0.1:1", "127.0.0.1:2"), file).unwrap_err();
         assert!(err.contains("min_free_disk_bytes must be at least 512 MiB"), "{err}");
+    }
+
+    #[test]
+    fn sessions_too_long_to_count_are_refused_not_overflowed() {
+        // Found while fuzzing the config file: 2^64 - 1 hours overflowed
+        // `absolute_hours * 60` (a panic in debug builds; in release, a
+        // wrapped number checked instead of the one written).
+        for text in [
+            "[sessions]\nidle_minutes = 1\nabsolute_hours = 18446744073709551615\n",
+            "[sessions]\nidle_minutes = 18446744073709551615\nabsolute_hours = 307445734561825861\n",
+            "[sessions]\nabsolute_hours = 8785\n",
+        ] {
+            let err = ServeConfig::resolve(flags("127.0.0.1:1", "127.0.0.1:2"), load_str(text).unwrap()).unwrap_err();
+            assert!(err.contains("at most 8784 hours"), "{err}");
+        }
+        let year = load_str("[sessions]\nidle_minutes = 527040\nabsolute_hours = 8784\n").unwrap();
+        assert!(ServeConfig::resolve(flags("127.0.0.1:1", "127.0.0.1:2"), year).is_ok());
     }
 
     #[test]

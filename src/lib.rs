@@ -51,6 +51,8 @@ pub mod config;
 pub mod control;
 pub mod crypto;
 pub mod custody;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod i18n;
 pub mod intake;
 pub mod review;

@@ -476,7 +476,7 @@ impl ConsentForm {
     }
 
     /// The answers given, checked against their vocabularies.
-    fn changes(&self) -> Result<Vec<ConsentChange>, ()> {
+    pub(crate) fn changes(&self) -> Result<Vec<ConsentChange>, ()> {
         let mut changes = Vec::new();
         for (scope, recipient, field, vocab) in CHANGEABLE {
             let chosen = self.chosen(field);

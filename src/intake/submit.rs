@@ -258,6 +258,14 @@ pub const MAX_PARTS: usize = 1000;
 /// beyond, the request is refused. No browser sends more.
 pub const TEXT_FIELD_SLACK: usize = 1 << 20;
 
+/// How many bytes of a text field named `name` are kept (at most four
+/// bytes per allowed character, so no legal value is ever cut), and whether
+/// the field is kept at all (unknown names are read and dropped).
+pub(crate) fn text_field_cap(find: fn(&str) -> Option<&'static schema::Field>, name: &str) -> (usize, bool) {
+    let cap = find(name).map(|f| f.max_chars() * 4 + 8).unwrap_or(256);
+    (cap, find(name).is_some() || name == schema::ATTACHMENT_METADATA)
+}
+
 /// Reads a multipart body as a stream: text fields into `values` (bounded),
 /// files through [`FileSink`] (bounded in count and total size).
 pub(crate) async fn receive(
@@ -392,8 +400,7 @@ async fn receive_into(
             // A text field: at most four bytes per allowed character, so no
             // legal value is ever cut; anything longer is cut there and
             // flagged as too long by validation.
-            let cap = find(&name).map(|f| f.max_chars() * 4 + 8).unwrap_or(256);
-            let keep = find(&name).is_some() || name == schema::ATTACHMENT_METADATA;
+            let (cap, keep) = text_field_cap(find, &name);
             let mut bytes = zeroize::Zeroizing::new(Vec::new());
             let mut sent = 0usize;
             while let Some(chunk) = within!(field.chunk()) {

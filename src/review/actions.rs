@@ -96,7 +96,7 @@ fn choice(form: &Pairs, name: &str, allowed: &[&str]) -> Result<Option<String>, 
     }
 }
 
-fn evaluation(form: &Pairs) -> Result<Evaluation, Response> {
+pub(super) fn evaluation(form: &Pairs) -> Result<Evaluation, Response> {
     let credibility = match first(form, "credibility") {
         "" => None,
         v => match v.parse::<u8>() {

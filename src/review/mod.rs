@@ -237,3 +237,34 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(web::headers::review))
         .with_state(state)
 }
+
+/// The review side's decoding of untrusted bytes, for `crate::fuzzing`:
+/// the sign-in form through axum's `Form` (the one form anyone who reaches
+/// the listener can send), a signed-in form as `CsrfForm` decodes it with
+/// the triage parsing handlers do on it, and the list's and the audit
+/// page's queries through axum's `Query`.
+#[doc(hidden)]
+pub(crate) async fn decode_for_fuzzing(body: &[u8]) {
+    use axum::extract::{FromRequest, Query};
+
+    let request = axum::http::Request::post("/login")
+        .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body.to_vec()));
+    if let Ok(request) = request {
+        let _ = axum::Form::<login::LoginForm>::from_request(request, &()).await;
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let _ = actions::evaluation(&pairs);
+    for (name, value) in &pairs {
+        match name.as_str() {
+            "state" => drop(crate::case::WorkflowState::parse(value.trim())),
+            "assigned_to" => drop(value.trim().parse::<crate::storage::AccountName>()),
+            "labels" => drop(value.split_whitespace().map(triage::canonical_label).collect::<Vec<_>>()),
+            _ => {}
+        }
+    }
+    if let Ok(uri) = format!("/?{}", String::from_utf8_lossy(body)).parse::<axum::http::Uri>() {
+        let _ = Query::<statements::ListQuery>::try_from_uri(&uri);
+        let _ = Query::<audit_view::Filters>::try_from_uri(&uri);
+    }
+}

@@ -1,0 +1,3 @@
+#![no_main]
+// See testimony::fuzzing::receipt for what it parses and checks.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| testimony::fuzzing::receipt(data));
