@@ -262,6 +262,11 @@ async fn statements_in_every_script_come_back_byte_identical_and_are_found_from_
     server.stop().await;
 }
 
+/// Posts a plain form as a browser that asks for English would.
+async fn post_form(url: String, fields: &[(&str, &str)]) -> reqwest::Response {
+    http().post(url).header("accept-language", "en").form(fields).send().await.unwrap()
+}
+
 /// The `action` of every form on a page.
 fn actions(page: &str) -> Vec<&str> {
     page.match_indices("<form method=\"post\" action=\"")
@@ -300,13 +305,7 @@ async fn the_language_chosen_survives_every_post_and_a_receipt_survives_changing
     // other language, and still shows the receipt to write down.
     let switch = "action=\"/followup?lang=zh-Hant\"><input type=\"hidden\" name=\"receipt\" value=\"";
     assert!(receipt_page.contains(switch), "the menu carries the receipt");
-    let case = http()
-        .post(format!("{base}/followup?lang=zh-Hant"))
-        .header("accept-language", "en")
-        .form(&[("receipt", receipt.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let case = post_form(format!("{base}/followup?lang=zh-Hant"), &[("receipt", receipt.as_str())]).await;
     assert_eq!(case.status(), 200);
     let case = case.text().await.unwrap();
     assert!(case.contains("<html lang=\"zh-Hant\""));
@@ -315,40 +314,18 @@ async fn the_language_chosen_survives_every_post_and_a_receipt_survives_changing
 
     // Every form on the case page posts in the language chosen, and each
     // answer page keeps it.
-    let case_ug = http()
-        .post(format!("{base}/followup?lang=ug"))
-        .header("accept-language", "en")
-        .form(&[("receipt", receipt.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let case_ug =
+        post_form(format!("{base}/followup?lang=ug"), &[("receipt", receipt.as_str())]).await.text().await.unwrap();
     let case_ug = main(&case_ug);
     let found = actions(&case_ug);
     assert!(found.len() >= 4, "{found:?}");
     for action in found {
         assert!(action.ends_with("lang=ug"), "{action}");
     }
-    let answered = http()
-        .post(format!("{base}/followup/answer?lang=ug"))
-        .header("accept-language", "en")
-        .form(&[("receipt", receipt.as_str()), ("message", "ياخشى")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fields = [("receipt", receipt.as_str()), ("message", "ياخشى")];
+    let answered = post_form(format!("{base}/followup/answer?lang=ug"), &fields).await.text().await.unwrap();
     assert!(answered.contains("<html lang=\"ug\" dir=\"rtl\">"));
-    let wrong = http()
-        .post(format!("{base}/followup?lang=ug"))
-        .header("accept-language", "en")
-        .form(&[("receipt", "1234")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = post_form(format!("{base}/followup?lang=ug"), &[("receipt", "1234")]).await;
     assert!(wrong.text().await.unwrap().contains("<html lang=\"ug\" dir=\"rtl\">"), "a refusal keeps it too");
 
     // A follow-up action's address opened as a page (a language link on
