@@ -6,6 +6,8 @@
 //! needs `age` installed and about 3 × the size free in BENCH_DIR).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod report;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -136,5 +138,12 @@ fn main() {
         "server peak memory: {:.1} MiB (idle after start: {:.1} MiB)",
         peak as f64 / 1024.0,
         baseline as f64 / 1024.0
+    );
+    report::row(
+        &format!("upload: one {mib} MiB file into POST /submit"),
+        &format!("{:.0} MiB/s; server peak {:.0} MiB", rate(ours_secs), peak as f64 / 1024.0),
+        &format!("{:.0} MiB/s stock age to disk", rate(age_secs)),
+        &format!("{:.0}% of age", 100.0 * age_secs / ours_secs),
+        "at least 70% of age; peak under 64 MiB",
     );
 }

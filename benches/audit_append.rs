@@ -3,6 +3,8 @@
 //! log must pay). Run: `cargo bench --bench audit_append`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod report;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::Arc;
@@ -65,6 +67,7 @@ fn main() {
             }),
         );
         println!("{:<34} {:>8} {:>12.0} {:>10.2?} {:>10.2?}", "testimony AuditLog::append", threads, rate, p50, p99);
+        let ours = (rate, p99);
         let summary = audit::verify_file(&path, None).unwrap();
         let bytes = std::fs::metadata(&path).unwrap().len();
         if threads == 1 {
@@ -87,6 +90,13 @@ fn main() {
         println!(
             "{:<34} {:>8} {:>12.0} {:>10.2?} {:>10.2?}",
             "reference: write+fdatasync each", threads, rate, p50, p99
+        );
+        report::row(
+            &format!("audit append, {threads} thread{}", if threads == 1 { "" } else { "s" }),
+            &format!("{:.0}/s, p99 {:.1?}", ours.0, ours.1),
+            &format!("{rate:.0}/s, p99 {p99:.1?} (write + fdatasync each)"),
+            &format!("{:.2}×", ours.0 / rate),
+            "every append durable before it returns",
         );
     }
 }

@@ -5,12 +5,15 @@
 //! searches, each beside its reference: one pass over the same entries
 //! that only counts them (the least any list must do).
 //!
-//! Statements are about 4 KiB of made-up words drawn from a vocabulary of
-//! 3,000 (Latin, Uyghur and Chinese), a few of them far more often than
-//! the rest, as in prose: a benchmark of a dozen repeated words would
-//! flatter the compressed index, uniform draws would punish it.
+//! Statements are about 4 KiB of made-up words (Latin, Uyghur and
+//! Chinese) drawn by Zipf's law from a vocabulary of 100,000, with
+//! punctuation, as in prose: a benchmark of a dozen repeated words would
+//! flatter the index (it keeps each distinct word once per desk), uniform
+//! draws would punish it.
 //! Run: `cargo bench --bench review_list` (BENCH_STATEMENTS to change 100,000).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod report;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use serde_json::json;
 use testimony::case::WorkflowState;
 use testimony::clock::{Clock, SystemClock};
 use testimony::crypto::{self, Password, Salt};
-use testimony::search::{Query, SearchIndex};
+use testimony::search::{Query, SearchIndex, fold};
 use testimony::storage::{Channel, Holder, StatementRecords, Store, SubmissionRecord};
 
 const WORDS: [&str; 12] = [
@@ -38,38 +41,62 @@ const WORDS: [&str; 12] = [
     "village",
 ];
 
-/// 3,000 made-up words: syllables of Latin, Uyghur and Chinese, joined.
+/// 100,000 made-up words: the word's rank written in syllables of Latin,
+/// Uyghur or Chinese, so each is distinct and the rarer ones longer.
 fn vocabulary() -> Vec<String> {
     const LATIN: [&str; 16] =
         ["ka", "ro", "mi", "tu", "sen", "dar", "li", "qo", "ya", "ne", "bu", "ish", "te", "gul", "an", "zhe"];
     const UYGHUR: [&str; 12] = ["قا", "ر", "مى", "تۇ", "سەن", "دا", "لى", "قو", "يا", "نې", "بۇ", "ئىش"];
     const CHINESE: [&str; 12] = ["被", "带", "到", "医", "院", "后", "来", "送", "看", "守", "所", "人"];
-    (0..3000u32)
-        .map(|i| {
-            let pick =
-                |set: &[&str], k: u32| set[((i.wrapping_mul(2654435761) >> (k * 4)) as usize) % set.len()].to_string();
-            match i % 5 {
-                0..=2 => (0..2 + i % 3).map(|k| pick(&LATIN, k)).collect(),
-                3 => (0..2 + i % 2).map(|k| pick(&UYGHUR, k)).collect(),
-                _ => (0..2).map(|k| pick(&CHINESE, k)).collect(),
+    let spell = |mut n: usize, set: &[&str]| {
+        let mut word = String::new();
+        loop {
+            word.push_str(set[n % set.len()]);
+            n /= set.len();
+            if n == 0 {
+                break word;
             }
+        }
+    };
+    (0..VOCABULARY)
+        .map(|rank| match rank % 5 {
+            0..=2 => spell(rank + 16, &LATIN),
+            3 => spell(rank + 12, &UYGHUR),
+            _ => spell(rank + 12, &CHINESE),
         })
         .collect()
 }
 
-/// The process's resident memory now, in MiB.
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .unwrap()
-        .trim()
-        .trim_end_matches(" kB")
-        .trim()
-        .parse()
-        .unwrap();
-    kib / 1024.0
+/// Distinct words the statements draw on.
+const VOCABULARY: usize = 100_000;
+
+use report::rss_mib;
+
+/// Statement `i`'s narrative (`seed` carries on from the last).
+fn narrative(i: usize, vocabulary: &[String], seed: &mut u64) -> String {
+    (0..520)
+        .map(|k| {
+            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // One word in twelve from the fixed list, the searches' targets.
+            // The rest Zipf-like, as in prose: a few words very often.
+            let u = (*seed >> 11) as f64 / (1u64 << 53) as f64;
+            let word = if k % 12 == 0 {
+                WORDS[(i * 7 + k / 12) % WORDS.len()]
+            } else {
+                // Zipf's law (exponent 1): rank r drawn with weight 1/r.
+                let rank = ((VOCABULARY as f64).powf(u) as usize).saturating_sub(1);
+                &vocabulary[rank.min(VOCABULARY - 1)]
+            };
+            // Punctuation as in prose: a comma, a full stop, a new line.
+            let after = match *seed >> 60 {
+                0 => ", ",
+                1 => ". ",
+                2 if k % 7 == 0 => ".\n",
+                _ => " ",
+            };
+            format!("{word}{after}")
+        })
+        .collect::<String>()
 }
 
 fn main() {
@@ -93,20 +120,7 @@ fn main() {
     let vocabulary = vocabulary();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..n {
-        let narrative: String = (0..520)
-            .map(|k| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                // One word in twelve from the fixed list, the searches' targets.
-                // The rest Zipf-like, as in prose: a few words very often.
-                let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
-                if k % 12 == 0 {
-                    WORDS[(i * 7 + k / 12) % WORDS.len()]
-                } else {
-                    &vocabulary[(u.powi(3) * vocabulary.len() as f64) as usize]
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+        let narrative = narrative(i, &vocabulary, &mut seed);
         let doc = json!({
             "format": "testimony-statement-v1",
             "submission": format!("{i:032x}"),
@@ -175,38 +189,73 @@ fn main() {
             std::thread::sleep(Duration::from_millis(2));
         }
         let took = start.elapsed();
+        let memory = rss_mib() - before;
         println!(
             "unlock {what:<38} {:>8.2?}  decrypted {:>7}  index memory {:>6.0} MiB (resident, after minus before)",
             took,
             index.decrypted_in_builds(),
-            rss_mib() - before
+            memory
         );
-        index
+        let (entries, keys, pieces, piece_bytes) = index.size(&desk.id).unwrap();
+        println!(
+            "  {entries} entries; search keys {:.0} MiB; vocabulary {pieces} pieces, {:.1} MiB",
+            keys as f64 / 1048576.0,
+            piece_bytes as f64 / 1048576.0
+        );
+        (index, took, memory)
     };
-    let first = unlock("from the records (no snapshot)");
+    let (first, from_records, _) = unlock("from the records (no snapshot)");
     // The first unlock writes the sealed snapshot on its thread; wait.
     while !snapshot.exists() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    println!("sealed snapshot: {:.0} MiB on disk", std::fs::metadata(&snapshot).unwrap().len() as f64 / 1048576.0);
+    let snapshot_mib = std::fs::metadata(&snapshot).unwrap().len() as f64 / 1048576.0;
+    println!("sealed snapshot: {snapshot_mib:.0} MiB on disk");
     drop(first);
-    let index = unlock("from the sealed snapshot");
+    let (index, from_snapshot, memory) = unlock("from the sealed snapshot");
     println!("targets: unlock from the snapshot under 2 s, index under 250 MiB at 100,000 statements");
+    report::row(
+        &format!("unlock a desk of {n} statements"),
+        &format!("{from_snapshot:.2?} from the sealed snapshot ({snapshot_mib:.0} MiB)"),
+        &format!("{from_records:.1?} decrypting every statement"),
+        &format!("{:.0}× faster", from_records.as_secs_f64() / from_snapshot.as_secs_f64()),
+        "under 2 s",
+    );
 
-    let time = |q: &Query| {
-        let mut runs: Vec<Duration> = (0..7)
+    // The reference for searching: the same statements' keys held whole,
+    // in the clear, one string each (the simplest index there is).
+    let before = rss_mib();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let plain: Vec<String> = (0..n)
+        .map(|i| {
+            let text = format!("{} marker-{i}", narrative(i, &vocabulary, &mut seed));
+            let language = if i % 4 == 0 { "ug" } else { "en" };
+            fold::key(&text, fold::ArabicReading::of(&text, language))
+        })
+        .collect();
+    let plain_memory = rss_mib() - before;
+    println!("reference: the keys held whole in the clear, {plain_memory:.0} MiB");
+    report::row(
+        &format!("the index's memory at {n} statements"),
+        &format!("{memory:.0} MiB resident"),
+        &format!("{plain_memory:.0} MiB for the search keys alone, held whole"),
+        &format!("{:.0}%", 100.0 * memory / plain_memory),
+        "under 250 MiB",
+    );
+
+    let median = |f: &dyn Fn() -> usize| {
+        let mut runs: Vec<(Duration, usize)> = (0..7)
             .map(|_| {
                 let t = Instant::now();
-                let page = index.search(&visible, q, 0, 50);
-                assert!(page.entries.len() <= 50);
-                t.elapsed()
+                let found = f();
+                (t.elapsed(), found)
             })
             .collect();
         runs.sort();
-        (runs[3], index.search(&visible, q, 0, 50).matching)
+        runs[3]
     };
-    println!("{:<46} {:>10} {:>9}", "what", "median", "matching");
+    println!("{:<46} {:>10} {:>9} {:>10}", "what", "median", "matching", "reference");
     let cases = [
         ("list, first page, no filter", Query::default()),
         (
@@ -217,13 +266,51 @@ fn main() {
         ("search: a rare marker (marker-99999)", Query { text: "marker-99999".into(), ..Query::default() }),
         ("search: Uyghur word (ئۇيغۇر)", Query { text: "ئۇيغۇر".into(), ..Query::default() }),
         ("search: Traditional for Simplified (維吾爾)", Query { text: "維吾爾".into(), ..Query::default() }),
+        ("search: a two-word phrase (hospital blood)", Query { text: "hospital blood".into(), ..Query::default() }),
     ];
+    // The list's reference: what the least list must do, one pass over a
+    // plain array of the same statements' states, communities and days,
+    // keeping the newest 50 that match.
+    let plain_rows: Vec<(u8, u8, u32)> =
+        (0..n).map(|i| (u8::from(i % 5 == 0), u8::from(i % 3 == 0), (n - i) as u32)).collect();
     for (what, q) in cases {
-        let (median, matching) = time(&q);
-        println!("{what:<46} {:>10.1?} {matching:>9}", median);
+        let (took, matching) = median(&|| {
+            let page = index.search(&visible, &q, 0, 50);
+            assert!(page.entries.len() <= 50);
+            page.matching
+        });
+        let (reference, _) = if q.text.is_empty() {
+            let (state, community) = (q.state == "in_review", q.community == "uyghur");
+            median(&|| {
+                let mut hits: Vec<&(u8, u8, u32)> =
+                    plain_rows.iter().filter(|(s, c, _)| (!state || *s == 1) && (!community || *c == 1)).collect();
+                let found = hits.len();
+                if found > 50 {
+                    hits.select_nth_unstable_by_key(49, |(_, _, day)| std::cmp::Reverse(*day));
+                }
+                std::hint::black_box(&hits[..found.min(50)]);
+                found
+            })
+        } else {
+            // A search's: one pass over the keys held whole.
+            let needles = fold::query_keys(&q.text);
+            median(&|| {
+                plain
+                    .iter()
+                    .filter(|key| needles.iter().any(|n| memchr::memmem::find(key.as_bytes(), n.as_bytes()).is_some()))
+                    .count()
+            })
+        };
+        println!("{what:<46} {:>10.1?} {matching:>9} {:>10.1?}", took, reference);
+        report::row(
+            what,
+            &format!("{took:.1?}, {matching} found"),
+            &format!(
+                "{reference:.1?} {}",
+                if q.text.is_empty() { "one pass over a plain array" } else { "one pass over the keys held whole" }
+            ),
+            &format!("{:.1}×", took.as_secs_f64() / reference.as_secs_f64()),
+            "under 1 s",
+        );
     }
-    let ids: Vec<String> = (0..n).map(|i| format!("{i:032x}")).collect();
-    let t = Instant::now();
-    let counted = ids.iter().filter(|id| id.ends_with('0')).count();
-    println!("{:<46} {:>10.1?} {counted:>9}", "reference: one pass counting the ids", t.elapsed());
 }

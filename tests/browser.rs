@@ -79,7 +79,11 @@ fn driver_with_fonts(fontconfig: Option<&Path>) -> Option<Driver> {
 async fn browser(driver: &Driver, width: u32) -> Client {
     let mut chrome = json!({
         "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=en"],
-        "prefs": { "profile.managed_default_content_settings.javascript": 2 },
+        "prefs": {
+            "profile.managed_default_content_settings.javascript": 2,
+            "download.default_directory": downloads(width),
+            "download.prompt_for_download": false,
+        },
     });
     if width < 500 {
         chrome["mobileEmulation"] = json!({ "deviceMetrics": { "width": width, "height": 3000, "pixelRatio": 1 } });
@@ -104,6 +108,27 @@ fn screenshots() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Where the browser at `width` saves what it downloads.
+fn downloads(width: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("browser-downloads").join(width.to_string())
+}
+
+/// Waits (counted polls) until `dir` holds `count` finished downloads;
+/// returns their bytes, in the order of their names.
+async fn downloaded(dir: &Path, count: usize) -> Vec<Vec<u8>> {
+    for _ in 0..200 {
+        let mut names: Vec<PathBuf> =
+            std::fs::read_dir(dir).map(|entries| entries.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+        let unfinished = names.iter().any(|p| p.extension().is_some_and(|x| x == "crdownload"));
+        if names.len() == count && !unfinished {
+            names.sort();
+            return names.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{count} downloads never finished in {}", dir.display());
 }
 
 /// The page as `NAME-WIDTH.png`. Taken through the WebDriver endpoint
@@ -196,6 +221,8 @@ async fn a_witness_and_a_reviewer_go_through_it_in_a_browser_without_javascript(
     let second_file = site.file("recording.ogg", &[7u8; 3000]);
 
     for width in [390u32, 1280] {
+        let _ = std::fs::remove_dir_all(downloads(width));
+        std::fs::create_dir_all(downloads(width)).unwrap();
         let witness = browser(&driver, width).await;
         // The form, as a witness first sees it.
         witness.goto(&format!("{}/submit?lang=en", server.public)).await.unwrap();
@@ -257,16 +284,56 @@ async fn a_witness_and_a_reviewer_go_through_it_in_a_browser_without_javascript(
         fits(&reviewer, width, "the list").await;
         shot(&driver, &reviewer, "6-list", width).await;
 
-        activate(&reviewer, r#"a[href^="/submissions/"]"#).await;
+        // This round's statement (the list holds the last round's too).
+        let link = format!(r#"//a[starts-with(@href, "/submissions/")][contains(., "({width})")]"#);
+        reviewer.find(Locator::XPath(&link)).await.unwrap().send_keys(ENTER).await.unwrap();
         wait_for(&reviewer, "In the morning we were moved").await;
         fits(&reviewer, width, "the statement").await;
         shot(&driver, &reviewer, "7-statement", width).await;
 
+        // Both files, downloaded as a reviewer does: the witness's bytes.
+        // Each row's first link is the file as the witness sent it.
+        activate(&reviewer, "table.files tbody tr:nth-child(1) a.attachment").await;
+        activate(&reviewer, "table.files tbody tr:nth-child(2) a.attachment").await;
+        // (Not the order: the browser may send the two in either.)
+        let mut files = downloaded(&downloads(width), 2).await;
+        let mut sent = vec![std::fs::read(&first_file).unwrap(), std::fs::read(&second_file).unwrap()];
+        files.sort();
+        sent.sort();
+        assert!(files == sent, "the files downloaded are the files sent, byte for byte");
+
+        // Into review, by keyboard: typing a state's name picks it.
+        press(&reviewer, "#state", "In review").await;
+        activate(&reviewer, r#"form[action$="/state"] button[type=submit]"#).await;
+        // (The page source shows the attribute, so only the server's answer has it.)
+        wait_for(&reviewer, r#"<option value="in_review" selected"#).await;
+        shot(&driver, &reviewer, "8-state-set", width).await;
+
+        // A reply to the witness.
+        let reply = format!("Thank you for writing to us. Which month was it? ({width})");
+        type_into(&reviewer, "#reply", &reply).await;
+        activate(&reviewer, r#"form[action$="/reply"] button[type=submit]"#).await;
+        wait_for(&reviewer, &reply).await;
+        fits(&reviewer, width, "the statement with its reply").await;
+        shot(&driver, &reviewer, "9-replied", width).await;
+
         reviewer.goto(&format!("{}/admin/audit", server.review)).await.unwrap();
         wait_for(&reviewer, "statement_viewed").await;
         fits(&reviewer, width, "the audit view").await;
-        shot(&driver, &reviewer, "8-audit", width).await;
+        shot(&driver, &reviewer, "10-audit", width).await;
         reviewer.close().await.unwrap();
+
+        // The witness comes back with the receipt and reads the reply.
+        let witness = browser(&driver, width).await;
+        witness.goto(&format!("{}/followup?lang=en", server.public)).await.unwrap();
+        type_into(&witness, "#receipt", &receipt).await;
+        activate(&witness, "main form button[type=submit]").await;
+        let page = wait_for(&witness, &reply).await;
+        assert!(page.contains("A reviewer is reading it."), "the state the reviewer set, in the witness's words");
+        assert!(!page.contains("They took us at night"), "for their safety the statement itself is never shown");
+        fits(&witness, width, "the follow-up page with the reply").await;
+        shot(&driver, &witness, "11-reply-read", width).await;
+        witness.close().await.unwrap();
     }
 
     // The witness's part again in Uyghur: right to left, and whole.

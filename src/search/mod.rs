@@ -19,12 +19,14 @@ pub mod snapshot;
 pub mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use fold::{ArabicReading, query_keys};
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
-use text::SearchText;
+use text::{SearchText, Vocabulary};
 
 use crate::case::documents::{self, IdentityDoc, StatementDoc, strings};
 use crate::case::triage::Triage;
@@ -37,15 +39,14 @@ use crate::storage::{ChangeKind, Channel, DeskId, StatementChange, StatementReco
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Entry {
     pub id: String,
-    pub desk: DeskId,
     pub received: Day,
     pub state: WorkflowState,
-    pub priority: String,
-    pub flags: Vec<String>,
-    pub labels: Vec<String>,
-    pub language: String,
-    pub communities: Vec<String>,
-    pub roles: Vec<String>,
+    pub priority: Code,
+    pub flags: Box<[Code]>,
+    pub labels: Box<[Code]>,
+    pub language: Code,
+    pub communities: Box<[Code]>,
+    pub roles: Box<[Code]>,
     pub files: usize,
     pub assigned_to: Option<String>,
     pub channel: Channel,
@@ -63,6 +64,37 @@ pub struct Entry {
     pub generation: u32,
     /// The search key ([`fold::key`]) of everything written in it.
     text: SearchText,
+}
+
+/// A short value many entries share (a priority, a flag, a language, a
+/// label, a community's code): held once per desk ([`Codes`]) and shared,
+/// since at 100,000 entries a copy each costs tens of megabytes.
+pub type Code = Arc<str>;
+
+/// A desk's codes, each held once.
+#[derive(Default)]
+struct Codes(HashSet<Code>);
+
+impl Codes {
+    fn share(&mut self, code: &mut Code) {
+        match self.0.get(&**code) {
+            Some(held) => *code = held.clone(),
+            None => {
+                self.0.insert(code.clone());
+            }
+        }
+    }
+
+    /// Makes `entry` share the codes already held, and holds its new ones.
+    fn share_all(&mut self, entry: &mut Entry) {
+        self.share(&mut entry.priority);
+        self.share(&mut entry.language);
+        for list in [&mut entry.flags, &mut entry.labels, &mut entry.communities, &mut entry.roles] {
+            for code in list.iter_mut() {
+                self.share(code);
+            }
+        }
+    }
 }
 
 /// How much of a narrative's first line the list shows, in characters.
@@ -133,14 +165,13 @@ fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
         .unwrap_or_default();
     Some(Entry {
         id: record.id.clone(),
-        desk: record.desk.clone(),
         received: record.received,
         state: record.state,
-        priority: triage.priority.clone(),
-        flags: triage.flags.iter().cloned().collect(),
-        labels: triage.labels.iter().cloned().collect(),
-        communities: statement.as_ref().map(|d| d.codes("community")).unwrap_or_default(),
-        roles: statement.as_ref().map(|d| d.codes("role")).unwrap_or_default(),
+        priority: triage.priority.as_str().into(),
+        flags: triage.flags.iter().map(|f| f.as_str().into()).collect(),
+        labels: triage.labels.iter().map(|l| l.as_str().into()).collect(),
+        communities: codes(statement.as_ref(), "community"),
+        roles: codes(statement.as_ref(), "role"),
         files: record.files.len(),
         assigned_to: triage.assigned_to.clone(),
         channel: record.channel,
@@ -150,14 +181,71 @@ fn summarize(record: &SubmissionRecord, key: &DeskIdentity) -> Option<Entry> {
         example: record.example,
         generation: record.key_generation,
         text: SearchText::new(&fold::key(&text, ArabicReading::of(&text, &language))),
-        language,
+        language: language.into(),
     })
+}
+
+/// The codes chosen in a statement's field `name`.
+fn codes(statement: Option<&StatementDoc>, name: &str) -> Box<[Code]> {
+    statement.map(|d| d.codes(name).into_iter().map(Code::from).collect()).unwrap_or_default()
+}
+
+/// A desk's entries, found by id. The id is held once, in its entry (a
+/// map keyed by id would hold each twice: megabytes at 100,000).
+#[derive(Default)]
+struct Entries {
+    table: HashTable<Entry>,
+    hasher: RandomState,
+}
+
+impl Entries {
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    fn get(&self, id: &str) -> Option<&Entry> {
+        self.table.find(self.hash(id), |e| e.id == id)
+    }
+
+    /// Puts `entry` in, replacing the one with its id.
+    fn insert(&mut self, entry: Entry) {
+        let hash = self.hash(&entry.id);
+        let Entries { table, hasher } = self;
+        match table.entry(hash, |e| e.id == entry.id, |e| hasher.hash_one(e.id.as_str())) {
+            hashbrown::hash_table::Entry::Occupied(mut held) => *held.get_mut() = entry,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(entry);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Ok(held) = self.table.find_entry(self.hash(id), |e| e.id == id) {
+            held.remove();
+        }
+    }
+
+    fn reserve(&mut self, more: usize) {
+        let Entries { table, hasher } = self;
+        table.reserve(more, |e| hasher.hash_one(e.id.as_str()));
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Entry> + Clone {
+        self.table.iter()
+    }
 }
 
 /// One desk's index.
 struct DeskIndex {
     keys: Vec<(u32, Arc<DeskIdentity>)>,
-    entries: HashMap<String, Entry>,
+    entries: Entries,
+    /// The pieces the entries' search keys are made of ([`text`]).
+    vocabulary: Vocabulary,
+    codes: Codes,
     total: Arc<AtomicUsize>,
     done: Arc<AtomicUsize>,
     /// Changes the feed brought, and how many of them the last snapshot
@@ -177,7 +265,9 @@ impl DeskIndex {
     fn new(keys: Vec<(u32, Arc<DeskIdentity>)>, total: usize) -> DeskIndex {
         DeskIndex {
             keys,
-            entries: HashMap::new(),
+            entries: Entries::default(),
+            vocabulary: Vocabulary::default(),
+            codes: Codes::default(),
             total: Arc::new(AtomicUsize::new(total)),
             done: Arc::new(AtomicUsize::new(0)),
             changes: AtomicUsize::new(0),
@@ -287,14 +377,14 @@ impl SearchIndex {
         let generations: HashSet<u32> = keys.iter().map(|(g, _)| *g).collect();
         let mut fresh: HashSet<String> = HashSet::new();
         match snapshot::read(store.dir(), desk, keys) {
-            Ok(entries) => {
+            Ok((vocabulary, entries)) => {
                 let kept: Vec<Entry> = entries
                     .into_iter()
                     .filter(|e| current.get(&e.id) == Some(&e.version) && generations.contains(&e.generation))
                     .collect();
                 fresh.extend(kept.iter().map(|e| e.id.clone()));
-                done.fetch_add(kept.len(), Ordering::SeqCst);
-                self.insert(desk, kept);
+                let kept = self.insert_from(desk, &vocabulary, kept);
+                done.fetch_add(kept, Ordering::SeqCst);
             }
             Err(snapshot::SnapshotError::None) => {}
             Err(e) => tracing::warn!(problem = ?e, "a desk's index snapshot was not used; rebuilding it"),
@@ -351,7 +441,7 @@ impl SearchIndex {
         }
         let Some((_, key)) = d.keys.iter().max_by_key(|(g, _)| *g) else { return Ok(()) };
         let changes = d.changes.load(Ordering::SeqCst);
-        snapshot::write(store.dir(), desk, key, d.entries.len(), d.entries.values())?;
+        snapshot::write(store.dir(), desk, key, &d.vocabulary, d.entries.len(), d.entries.values())?;
         d.saved_changes.store(changes, Ordering::SeqCst);
         d.sweeps_since_saved.store(0, Ordering::SeqCst);
         Ok(())
@@ -380,6 +470,42 @@ impl SearchIndex {
         }
     }
 
+    /// Puts a snapshot's entries (keys in the snapshot's `vocabulary`)
+    /// into a desk's index: the vocabulary joins the desk's, and keys are
+    /// renumbered unless the numbers already agree (the usual case: the
+    /// snapshot comes first into an empty index). Returns how many.
+    fn insert_from(&self, desk: &DeskId, vocabulary: &Vocabulary, entries: Vec<Entry>) -> usize {
+        let count = entries.len();
+        let mut map = self.desks.write().unwrap_or_else(|p| p.into_inner());
+        let Some(d) = map.get_mut(desk) else { return 0 };
+        let numbers = d.vocabulary.absorb(vocabulary);
+        let same = numbers.iter().enumerate().all(|(i, n)| i as u32 == *n);
+        d.entries.reserve(count);
+        for mut e in entries {
+            if d.entries.get(&e.id).is_some_and(|existing| existing.version > e.version) {
+                continue;
+            }
+            if !same {
+                // Invariant: snapshot::read checked every key against its
+                // vocabulary, so each number is in the map.
+                e.text = Vocabulary::renumber(&e.text, &numbers).unwrap_or_default();
+            }
+            d.codes.share_all(&mut e);
+            d.entries.insert(e);
+        }
+        count
+    }
+
+    /// What a desk's index holds, for the benchmark's account of its
+    /// memory: entries, bytes of their search keys, pieces in the
+    /// vocabulary and their bytes.
+    pub fn size(&self, desk: &DeskId) -> Option<(usize, usize, usize, usize)> {
+        let map = self.desks.read().unwrap_or_else(|p| p.into_inner());
+        let d = map.get(desk)?;
+        let keys = d.entries.values().map(|e| e.text.held_len()).sum();
+        Some((d.entries.len(), keys, d.vocabulary.len(), d.vocabulary.piece_bytes()))
+    }
+
     /// Puts entries into a desk's index, keeping the newer of two copies.
     fn insert(&self, desk: &DeskId, entries: Vec<Entry>) {
         let mut map = self.desks.write().unwrap_or_else(|p| p.into_inner());
@@ -388,7 +514,10 @@ impl SearchIndex {
                 match d.entries.get(&e.id) {
                     Some(existing) if existing.version > e.version => {}
                     _ => {
-                        d.entries.insert(e.id.clone(), e);
+                        let mut e = e;
+                        d.vocabulary.settle(&mut e.text);
+                        d.codes.share_all(&mut e);
+                        d.entries.insert(e);
                     }
                 }
             }
@@ -459,17 +588,19 @@ impl SearchIndex {
             if !desks.contains(desk) || (!q.desk.is_empty() && desk.0 != q.desk) {
                 continue;
             }
+            let needles: Vec<text::Needle> = needles.iter().map(|n| index.vocabulary.needle(n)).collect();
             for e in index.entries.values() {
-                let matches = (q.priority.is_empty() || e.priority == q.priority)
-                    && (q.flag.is_empty() || e.flags.contains(&q.flag))
+                let has = |codes: &[Code], wanted: &str| codes.iter().any(|c| &**c == wanted);
+                let matches = (q.priority.is_empty() || *e.priority == *q.priority)
+                    && (q.flag.is_empty() || has(&e.flags, &q.flag))
                     && (q.label.is_empty()
-                        || e.labels.iter().any(|l| l == &q.label || l.starts_with(&format!("{}:", q.label))))
-                    && (q.language.is_empty() || e.language == q.language)
-                    && (q.community.is_empty() || e.communities.contains(&q.community))
-                    && (q.role.is_empty() || e.roles.contains(&q.role))
+                        || e.labels.iter().any(|l| **l == *q.label || l.starts_with(&format!("{}:", q.label))))
+                    && (q.language.is_empty() || *e.language == *q.language)
+                    && (q.community.is_empty() || has(&e.communities, &q.community))
+                    && (q.role.is_empty() || has(&e.roles, &q.role))
                     && (!q.has_files || e.files > 0)
                     && (q.assigned_to.is_none() || e.assigned_to == q.assigned_to)
-                    && (needles.is_empty() || e.text.contains_any(&needles));
+                    && (needles.is_empty() || index.vocabulary.matches(&e.text, &needles));
                 if !matches {
                     continue;
                 }
@@ -529,15 +660,14 @@ mod tests {
     fn entry(version: u64, state: WorkflowState) -> Entry {
         Entry {
             id: "a".repeat(32),
-            desk: DeskId("d".into()),
             received: Day::from_civil(2026, 11, 29).unwrap(),
             state,
             priority: "normal".into(),
-            flags: vec![],
-            labels: vec![],
-            language: String::new(),
-            communities: vec![],
-            roles: vec![],
+            flags: Box::default(),
+            labels: Box::default(),
+            language: "".into(),
+            communities: Box::default(),
+            roles: Box::default(),
             files: 0,
             assigned_to: None,
             channel: Channel::Web,
@@ -565,10 +695,41 @@ mod tests {
         // before the change inserts it afterwards.
         index.insert(&desk, vec![entry(3, WorkflowState::InReview)]);
         index.insert(&desk, vec![entry(2, WorkflowState::Received)]);
-        let shown = index.desks.read().unwrap()[&desk].entries[&"a".repeat(32)].clone();
+        let shown = index.desks.read().unwrap()[&desk].entries.get(&"a".repeat(32)).unwrap().clone();
         assert_eq!((shown.version, shown.state), (3, WorkflowState::InReview));
         index.insert(&desk, vec![entry(4, WorkflowState::Closed)]);
-        assert_eq!(index.desks.read().unwrap()[&desk].entries[&"a".repeat(32)].version, 4);
+        assert_eq!(index.desks.read().unwrap()[&desk].entries.get(&"a".repeat(32)).unwrap().version, 4);
+    }
+
+    #[test]
+    fn a_snapshot_joining_an_index_that_already_holds_entries_keeps_every_key() {
+        let (index, desk) = index_with_one_desk();
+        // The change feed brought one statement before the snapshot was read.
+        let early = Entry {
+            id: "early".into(),
+            text: SearchText::new("night bus to the camp"),
+            ..entry(1, WorkflowState::Received)
+        };
+        index.insert(&desk, vec![early]);
+        let mut vocabulary = Vocabulary::default();
+        let mut from_snapshot = Vec::new();
+        for (id, key) in [("old", "the camp hospital"), ("older", "ultrasound at night")] {
+            let mut e = Entry { id: id.into(), text: SearchText::new(key), ..entry(1, WorkflowState::Received) };
+            vocabulary.settle(&mut e.text);
+            from_snapshot.push(e);
+        }
+        assert_eq!(index.insert_from(&desk, &vocabulary, from_snapshot), 2);
+        let desks = HashSet::from([desk]);
+        let found = |text: &str| {
+            let q = Query { text: text.into(), ..Query::default() };
+            let mut ids: Vec<String> = index.search(&desks, &q, 0, 50).entries.into_iter().map(|e| e.id).collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(found("camp"), ["early", "old"]);
+        assert_eq!(found("at night"), ["older"]);
+        assert_eq!(found("the camp hospital"), ["old"]);
+        assert_eq!(found("bus to"), ["early"]);
     }
 
     #[test]

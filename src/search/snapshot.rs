@@ -10,8 +10,10 @@
 //! snapshot that cannot be opened or read is ignored (the desk is rebuilt
 //! from its statements); it is only ever a shortcut.
 //!
-//! Inside the stream: a magic line, a header, one frame per entry (a
-//! little-endian u32 length and the entry in postcard), then an HMAC of
+//! Inside the stream: a magic line, a header, the desk's vocabulary (the
+//! pieces search keys are made of, [`super::text`]) in frames of up to
+//! [`PIECES_PER_FRAME`] pieces, one frame per entry (a frame is a
+//! little-endian u32 length and postcard), then an HMAC of
 //! all of it under a key derived from the desk key. Anyone can seal to a
 //! desk's public key; only a holder of its secret can make a snapshot
 //! that is believed. Nothing from a snapshot is used before its HMAC is
@@ -27,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::Entry;
+use super::text::Vocabulary;
 use crate::crypto::{self, DeskIdentity, SealingWriter};
 use crate::storage::DeskId;
 
@@ -45,7 +48,10 @@ fn mac(key: &DeskIdentity) -> Tag {
     Tag::new_from_slice(okm.as_ref()).expect("HMAC takes any key length")
 }
 
-const MAGIC: &[u8] = b"testimony-index-snapshot-v1\n";
+const MAGIC: &[u8] = b"testimony-index-snapshot-v2\n";
+
+/// Vocabulary pieces per frame: a frame stays well under [`MAX_FRAME`].
+const PIECES_PER_FRAME: usize = 4096;
 
 /// No entry is anywhere near this; a larger frame is a damaged file.
 const MAX_FRAME: usize = 64 << 20;
@@ -53,6 +59,7 @@ const MAX_FRAME: usize = 64 << 20;
 #[derive(Serialize, Deserialize)]
 struct Header {
     desk: DeskId,
+    pieces: u64,
     entries: u64,
 }
 
@@ -71,13 +78,16 @@ fn path(data: &Path, desk: &DeskId) -> Option<PathBuf> {
 }
 
 /// Writes `entries` as `desk`'s snapshot, sealed to `key` (the newest desk
-/// key the index holds), replacing any older one atomically.
+/// key the index holds), replacing any older one atomically. The
+/// vocabulary is written most used piece first, and the keys renumbered
+/// to match, so that the index read back from it holds the fewest bytes.
 pub fn write<'a>(
     data: &Path,
     desk: &DeskId,
     key: &DeskIdentity,
+    vocabulary: &Vocabulary,
     count: usize,
-    entries: impl Iterator<Item = &'a Entry>,
+    entries: impl Iterator<Item = &'a Entry> + Clone,
 ) -> io::Result<()> {
     let Some(target) = path(data, desk) else { return Ok(()) };
     let dir = dir(data);
@@ -88,10 +98,18 @@ pub fn write<'a>(
     let mut tag = mac(key);
     sealed.write_all(MAGIC)?;
     tag.update(MAGIC);
-    frame(&mut sealed, &mut tag, &Header { desk: desk.clone(), entries: count as u64 })?;
+    let header = Header { desk: desk.clone(), pieces: vocabulary.len() as u64, entries: count as u64 };
+    frame(&mut sealed, &mut tag, &header)?;
+    let (new_numbers, order) = vocabulary.by_use(entries.clone().map(|e| &e.text));
+    let pieces: Vec<&str> = order.iter().filter_map(|&n| vocabulary.piece_numbered(n)).collect();
+    for chunk in pieces.chunks(PIECES_PER_FRAME) {
+        frame(&mut sealed, &mut tag, &chunk)?;
+    }
     let mut written = 0usize;
     for entry in entries {
-        frame(&mut sealed, &mut tag, entry)?;
+        let text = Vocabulary::renumber(&entry.text, &new_numbers)
+            .ok_or_else(|| io::Error::other("an entry's key names a piece the vocabulary lacks"))?;
+        frame(&mut sealed, &mut tag, &Entry { text, ..entry.clone() })?;
         written += 1;
     }
     if written != count {
@@ -132,9 +150,13 @@ fn read_frame<T: for<'de> Deserialize<'de>>(
     postcard::from_bytes(buffer).map_err(io::Error::other)
 }
 
+/// What a snapshot holds: the vocabulary its entries' keys are made of,
+/// and the entries.
+pub type Snapshot = (Vocabulary, Vec<Entry>);
+
 /// Reads `desk`'s snapshot with whichever of `keys` opens it: every entry,
 /// once the HMAC over all of them has been checked.
-pub fn read(data: &Path, desk: &DeskId, keys: &[(u32, Arc<DeskIdentity>)]) -> Result<Vec<Entry>, SnapshotError> {
+pub fn read(data: &Path, desk: &DeskId, keys: &[(u32, Arc<DeskIdentity>)]) -> Result<Snapshot, SnapshotError> {
     let path = path(data, desk).ok_or(SnapshotError::None)?;
     for (_, key) in keys {
         let file = match std::fs::File::open(&path) {
@@ -152,7 +174,7 @@ pub fn read(data: &Path, desk: &DeskId, keys: &[(u32, Arc<DeskIdentity>)]) -> Re
     Err(SnapshotError::NoKey)
 }
 
-fn read_opened(mut plain: impl Read, desk: &DeskId, mut tag: Tag) -> io::Result<Vec<Entry>> {
+fn read_opened(mut plain: impl Read, desk: &DeskId, mut tag: Tag) -> io::Result<Snapshot> {
     let mut magic = [0u8; MAGIC.len()];
     plain.read_exact(&mut magic)?;
     if magic != MAGIC {
@@ -164,9 +186,23 @@ fn read_opened(mut plain: impl Read, desk: &DeskId, mut tag: Tag) -> io::Result<
     if &header.desk != desk {
         return Err(io::Error::other("the snapshot is another desk's"));
     }
+    let mut pieces: Vec<String> = Vec::with_capacity(header.pieces.min(1 << 20) as usize);
+    while (pieces.len() as u64) < header.pieces {
+        let chunk: Vec<String> = read_frame(&mut plain, &mut tag, &mut buffer)?;
+        if chunk.is_empty() || pieces.len() as u64 + chunk.len() as u64 > header.pieces {
+            return Err(io::Error::other("the snapshot's vocabulary does not match its header"));
+        }
+        pieces.extend(chunk);
+    }
+    let vocabulary =
+        Vocabulary::from_pieces(pieces).ok_or_else(|| io::Error::other("the snapshot's vocabulary repeats a piece"))?;
     let mut entries = Vec::with_capacity(header.entries.min(1 << 20) as usize);
     for _ in 0..header.entries {
-        entries.push(read_frame(&mut plain, &mut tag, &mut buffer)?);
+        let entry: Entry = read_frame(&mut plain, &mut tag, &mut buffer)?;
+        if !vocabulary.holds(&entry.text) {
+            return Err(io::Error::other("a snapshot entry names a piece its vocabulary lacks"));
+        }
+        entries.push(entry);
     }
     let mut expected = [0u8; 32];
     plain.read_exact(&mut expected)?;
@@ -178,7 +214,7 @@ fn read_opened(mut plain: impl Read, desk: &DeskId, mut tag: Tag) -> io::Result<
     if !rest.is_empty() {
         return Err(io::Error::other("bytes after the snapshot's HMAC"));
     }
-    Ok(entries)
+    Ok((vocabulary, entries))
 }
 
 /// Why a snapshot was not used.
@@ -196,8 +232,15 @@ pub enum SnapshotError {
 mod tests {
     use super::*;
 
-    fn entries(n: usize) -> Vec<Entry> {
-        (0..n).map(|i| super::super::tests::entry_for_tests(&format!("{i:032x}"), i as u64 + 1)).collect()
+    /// `n` entries with their keys in the vocabulary returned.
+    fn entries(n: usize) -> (Vocabulary, Vec<Entry>) {
+        let mut vocabulary = Vocabulary::default();
+        let mut entries: Vec<Entry> =
+            (0..n).map(|i| super::super::tests::entry_for_tests(&format!("{i:032x}"), i as u64 + 1)).collect();
+        for e in &mut entries {
+            vocabulary.settle(&mut e.text);
+        }
+        (vocabulary, entries)
     }
 
     #[test]
@@ -205,9 +248,15 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         let desk = DeskId("d".repeat(32));
         let key = Arc::new(DeskIdentity::generate());
-        let written = entries(50);
-        write(data.path(), &desk, &key, written.len(), written.iter()).unwrap();
-        let back = read(data.path(), &desk, &[(0, key.clone())]).unwrap();
+        let (vocabulary, written) = entries(5000);
+        assert!(vocabulary.len() > PIECES_PER_FRAME, "the vocabulary takes more than one frame");
+        write(data.path(), &desk, &key, &vocabulary, written.len(), written.iter()).unwrap();
+        let (read_vocabulary, back) = read(data.path(), &desk, &[(0, key.clone())]).unwrap();
+        assert!(read_vocabulary.pieces().eq(vocabulary.pieces()));
+        for (e, w) in back.iter().zip(&written) {
+            assert_eq!(read_vocabulary.spelled(&e.text), vocabulary.spelled(&w.text));
+            assert_eq!(read_vocabulary.spelled(&e.text).unwrap(), format!("text of {}", w.id));
+        }
         assert_eq!(
             back.iter().map(|e| (&e.id, e.version)).collect::<Vec<_>>(),
             written.iter().map(|e| (&e.id, e.version)).collect::<Vec<_>>()
@@ -231,8 +280,10 @@ mod tests {
         let mut tag = mac(&forger);
         sealed.write_all(MAGIC).unwrap();
         tag.update(MAGIC);
-        let forged = entries(1);
-        frame(&mut sealed, &mut tag, &Header { desk: desk.clone(), entries: 1 }).unwrap();
+        let (vocabulary, forged) = entries(1);
+        let header = Header { desk: desk.clone(), pieces: vocabulary.len() as u64, entries: 1 };
+        frame(&mut sealed, &mut tag, &header).unwrap();
+        frame(&mut sealed, &mut tag, &vocabulary.pieces().collect::<Vec<&str>>()).unwrap();
         frame(&mut sealed, &mut tag, &forged[0]).unwrap();
         sealed.write_all(&tag.finalize().into_bytes()).unwrap();
         sealed.finish().unwrap();
@@ -241,12 +292,35 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_whose_keys_name_pieces_it_lacks_is_neither_written_nor_read() {
+        let data = tempfile::tempdir().unwrap();
+        let desk = DeskId("d".repeat(32));
+        let key = Arc::new(DeskIdentity::generate());
+        let (_, written) = entries(3);
+        let empty = Vocabulary::default();
+        assert!(write(data.path(), &desk, &key, &empty, written.len(), written.iter()).is_err());
+        // Made by hand, with the right key and HMAC: still refused.
+        let target = path(data.path(), &desk).unwrap();
+        crate::storage::create_private_dir(&dir(data.path())).unwrap();
+        let mut sealed = SealingWriter::new(std::fs::File::create(&target).unwrap(), &[&key.recipient()]).unwrap();
+        let mut tag = mac(&key);
+        sealed.write_all(MAGIC).unwrap();
+        tag.update(MAGIC);
+        frame(&mut sealed, &mut tag, &Header { desk: desk.clone(), pieces: 0, entries: 1 }).unwrap();
+        frame(&mut sealed, &mut tag, &written[0]).unwrap();
+        sealed.write_all(&tag.finalize().into_bytes()).unwrap();
+        sealed.finish().unwrap();
+        let refused = read(data.path(), &desk, &[(0, key)]).unwrap_err();
+        assert!(matches!(refused, SnapshotError::Unreadable(ref why) if why.contains("lacks")), "{refused:?}");
+    }
+
+    #[test]
     fn a_cut_or_damaged_snapshot_is_refused() {
         let data = tempfile::tempdir().unwrap();
         let desk = DeskId("d".repeat(32));
         let key = Arc::new(DeskIdentity::generate());
-        let written = entries(200);
-        write(data.path(), &desk, &key, written.len(), written.iter()).unwrap();
+        let (vocabulary, written) = entries(200);
+        write(data.path(), &desk, &key, &vocabulary, written.len(), written.iter()).unwrap();
         let target = path(data.path(), &desk).unwrap();
         let whole = std::fs::read(&target).unwrap();
         for damaged in [whole[..whole.len() - 100].to_vec(), {
