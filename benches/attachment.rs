@@ -89,7 +89,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "data = \"{}\"\nlisten = \"127.0.0.1:0\"\nreview_listen = \"127.0.0.1:0\"\n[intake]\nmax_submission_bytes = {}\nmin_free_disk_bytes = 0\n",
+            "data = \"{}\"\nlisten = \"127.0.0.1:0\"\nreview_listen = \"127.0.0.1:0\"\n[intake]\nmax_submission_bytes = {}\nmin_free_disk_bytes = 536870912\n",
             data.display(),
             bytes + (16 << 20)
         ),
@@ -98,7 +98,8 @@ fn main() {
     let mut server = Command::new(bin)
         .args(["serve", "--config", config.to_str().unwrap()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // Inherited: a server that will not start says why.
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
