@@ -125,7 +125,9 @@ fn flood(capacity: f64) {
                     n += 1;
                     let form = [
                         ("username", format!("guess-{c}-{n}")),
-                        ("password", "wrong".into()),
+                        // Long enough to be checked: a shorter one is
+                        // refused by the policy before any derivation.
+                        ("password", format!("wrong horse battery staple {n}")),
                         ("totp", "000000".into()),
                     ];
                     let start = Instant::now();
@@ -153,6 +155,20 @@ fn flood(capacity: f64) {
         let admin_took = start.elapsed();
         let admin_status = response.status().as_u16();
         let signed_in = admin_status == 303 && response.headers().contains_key("set-cookie");
+        // A guess at the real name and one at a made-up name, during the
+        // flood: if they took clearly different times, the flood would
+        // tell an attacker which names are accounts.
+        let mut probes = Vec::new();
+        for name in ["admin", "nobody-at-all"] {
+            let form = [
+                ("username", name.to_string()),
+                ("password", "a wrong guess, long enough".into()),
+                ("totp", "000000".into()),
+            ];
+            let start = Instant::now();
+            let response = client.post(format!("{review}/login")).form(&form).send().await.unwrap();
+            probes.push((name, response.status().as_u16(), start.elapsed()));
+        }
 
         let mut answers: BTreeMap<u16, usize> = BTreeMap::new();
         let mut latencies = Vec::new();
@@ -178,6 +194,9 @@ fn flood(capacity: f64) {
             "  the administrator's sign-in during it: {admin_status} in {admin_took:.2?} (signed in: {signed_in})"
         );
         println!("  peak memory {peak:.0} MiB (grew {:.0} MiB during the flood)", peak - before);
+        for (name, status, took) in &probes {
+            println!("  a wrong guess under {name:?} during it: {status} in {took:.0?}");
+        }
         row(
             "login flood: 64 clients, made-up names",
             &format!(

@@ -34,7 +34,12 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Stops chromedriver and every browser it started: they share its
+    /// process group, and a test that failed never closed its browsers.
     fn drop(&mut self) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -56,6 +61,8 @@ fn driver_with_fonts(fontconfig: Option<&Path>) -> Option<Driver> {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut command = Command::new(binary);
     command.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null());
+    // Its own process group, which the browsers it starts join.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     if let Some(file) = fontconfig {
         command.env("FONTCONFIG_FILE", file);
     }
@@ -115,20 +122,28 @@ fn downloads(width: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("browser-downloads").join(width.to_string())
 }
 
-/// Waits (counted polls) until `dir` holds `count` finished downloads;
-/// returns their bytes, in the order of their names.
-async fn downloaded(dir: &Path, count: usize) -> Vec<Vec<u8>> {
+/// Waits (counted polls) until `dir` holds exactly the files `expected`
+/// (in any order, byte for byte); fails with what it holds instead. A
+/// download is written in steps, so what it holds is read again until
+/// it matches or the time is up.
+async fn downloaded(dir: &Path, expected: &[Vec<u8>]) {
+    let mut want: Vec<&Vec<u8>> = expected.iter().collect();
+    want.sort();
+    let mut held = Vec::new();
     for _ in 0..200 {
-        let mut names: Vec<PathBuf> =
+        let names: Vec<PathBuf> =
             std::fs::read_dir(dir).map(|entries| entries.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
-        let unfinished = names.iter().any(|p| p.extension().is_some_and(|x| x == "crdownload"));
-        if names.len() == count && !unfinished {
-            names.sort();
-            return names.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        held = names.iter().filter_map(|p| Some((p.clone(), std::fs::read(p).ok()?))).collect::<Vec<_>>();
+        let mut contents: Vec<&Vec<u8>> = held.iter().map(|(_, bytes)| bytes).collect();
+        contents.sort();
+        if contents == want {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{count} downloads never finished in {}", dir.display());
+    let found: Vec<String> = held.iter().map(|(p, b)| format!("{} ({} bytes)", p.display(), b.len())).collect();
+    let sizes: Vec<usize> = expected.iter().map(Vec::len).collect();
+    panic!("the downloads never matched the files sent ({sizes:?} bytes): {found:?}");
 }
 
 /// The page as `NAME-WIDTH.png`. Taken through the WebDriver endpoint
@@ -296,11 +311,8 @@ async fn a_witness_and_a_reviewer_go_through_it_in_a_browser_without_javascript(
         activate(&reviewer, "table.files tbody tr:nth-child(1) a.attachment").await;
         activate(&reviewer, "table.files tbody tr:nth-child(2) a.attachment").await;
         // (Not the order: the browser may send the two in either.)
-        let mut files = downloaded(&downloads(width), 2).await;
-        let mut sent = vec![std::fs::read(&first_file).unwrap(), std::fs::read(&second_file).unwrap()];
-        files.sort();
-        sent.sort();
-        assert!(files == sent, "the files downloaded are the files sent, byte for byte");
+        let sent = [std::fs::read(&first_file).unwrap(), std::fs::read(&second_file).unwrap()];
+        downloaded(&downloads(width), &sent).await;
 
         // Into review, by keyboard: typing a state's name picks it.
         press(&reviewer, "#state", "In review").await;

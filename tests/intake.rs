@@ -733,6 +733,7 @@ async fn a_backup_taken_while_serving_restores_into_a_working_data_directory() {
         store.objects().read(&record.files[0].object).unwrap().read_to_end(&mut sealed).unwrap();
         assert_eq!(crypto::open(&sealed, &recovery).unwrap().as_bytes(), &file[..]);
     }
+    private_again(&restored);
     // The restored directory serves, and the witness's receipt still works.
     let again = Server::start(&[
         "serve",

@@ -449,6 +449,34 @@ async fn a_flood_of_made_up_names_does_not_lock_out_the_right_credentials() {
     server.stop().await;
 }
 
+/// Refusals of made-up names past their budget wait as long as a
+/// derivation typically takes. Passwords too short to be checked must not
+/// teach the pool that a derivation is quick: a flood of them once brought
+/// that wait to nothing, while a real account still took a derivation, so
+/// a name's answer time told whether it was an account.
+#[tokio::test]
+#[allow(clippy::disallowed_methods)] // a lower bound on a wait, measured
+async fn short_passwords_never_make_a_made_up_names_refusal_quick() {
+    let org = Org::new();
+    let (server, _clock) = start(&org).await;
+    server.state.auth.throttle.limit_unknown_names(40, Duration::from_secs(3600));
+    let typical = server.state.auth.pool.typical_derivation();
+    for i in 0..40 {
+        let mut b = Browser::new(&server.review);
+        let response = b.login(&format!("made-up-{i}"), "short", "123456").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(server.state.auth.pool.typical_derivation(), typical, "no derivation ran, so none was timed");
+    // The budget is spent: a guess long enough to be checked, under a
+    // made-up name, is refused without a derivation after a whole one.
+    let mut b = Browser::new(&server.review);
+    let started = std::time::Instant::now();
+    let response = b.login("made-up-last", "a wrong guess that is long enough", "123456").await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(started.elapsed() >= typical, "refused after {:?}, a derivation takes {typical:?}", started.elapsed());
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_wrong_password_and_a_made_up_name_do_the_same_disk_work() {
     let org = Org::new();

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use crate::clock::{Clock, Day};
+use crate::clock::{Clock, Day, Timestamp};
 use crate::crypto::SigningKey;
 use crate::storage::{Store, create_private_dir, sync_dir};
 
@@ -55,6 +55,41 @@ pub enum AuditError {
     Poisoned,
     #[error("the audit log is damaged: {0}")]
     Damaged(String),
+    #[error(
+        "this machine's clock says {now}, before the audit log's last record ({last}): records written now would be out of order. Fix: set the clock right (timedatectl set-ntp true, or date -s), then start again"
+    )]
+    ClockBehind { last: String, now: String },
+}
+
+/// How far the clock may be behind the last record before the log refuses
+/// to open: a restart just after an NTP correction must not be refused.
+pub const CLOCK_SLACK: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Refuses a clock that is behind the log's last record (by more than
+/// [`CLOCK_SLACK`]): records written now would be out of order. `serve`
+/// asks before it opens anything; nothing is changed either way.
+pub fn check_clock(data_dir: &Path, now: Timestamp) -> Result<(), AuditError> {
+    let mut file = match File::open(log_path(data_dir)) {
+        Ok(file) => file,
+        // No log: the store's own checks will say what is wrong.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let (_, last, _, _) = scan_tail(&mut file)?;
+    match last {
+        Some(last) if clock_behind(&last.time, now) => {
+            Err(AuditError::ClockBehind { last: last.time, now: now.to_rfc3339() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `now`, with [`CLOCK_SLACK`], is still before `last` (a record's
+/// time: RFC 3339 to the second, or a day alone). Both are fixed-width
+/// UTC, so they compare as text.
+fn clock_behind(last: &str, now: Timestamp) -> bool {
+    let ahead = now.plus(CLOCK_SLACK);
+    if last.len() == 10 { ahead.day().to_string().as_str() < last } else { ahead.to_rfc3339().as_str() < last }
 }
 
 /// When an entry happened, at the precision its actor allows.

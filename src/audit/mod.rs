@@ -15,7 +15,10 @@ pub mod witness;
 
 pub use chain::{Body, Checkpoint, GENESIS, Record};
 pub use event::{AFTER_A_CRASH, Actor, Event, ExportKind, KINDS, Outcome, SignInFailure};
-pub use log::{AuditError, AuditLog, DEFAULT_CHECKPOINT_EVERY, LogFile, NewEntry, Permit, When, exists, log_path};
+pub use log::{
+    AuditError, AuditLog, CLOCK_SLACK, DEFAULT_CHECKPOINT_EVERY, LogFile, NewEntry, Permit, When, check_clock, exists,
+    log_path,
+};
 pub use verify::{
     Summary, Tampered, VerifyError, parse_records, read_records, read_settled, torn_write, verify_bytes, verify_file,
 };

@@ -10,6 +10,7 @@ mod export;
 mod init;
 
 pub use init::initialize;
+pub mod self_check;
 mod serve;
 mod user;
 

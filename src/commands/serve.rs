@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::cli::ServeArgs;
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigFile, ServeConfig, ServeFlags};
 use crate::server::{self, AppState, Listeners};
 use crate::storage::Store;
@@ -21,6 +21,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         allow_non_loopback: args.allow_non_loopback,
     };
     let config = ServeConfig::resolve(flags, file)?;
+    super::self_check::before_serving(&config.data, SystemClock.now())?;
     let store = Store::open(&config.data).map_err(|e| format!("{}: {e}", config.data.display()))?;
 
     runtime()?.block_on(async move {

@@ -511,3 +511,12 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
 }
+
+/// Makes everything in `dir` private again, as `testimony` keeps it (its
+/// umask is 077). For tests that opened a store in their own process,
+/// whose umask (022) leaves sled's new files readable by others, which
+/// `serve` then rightly refuses.
+pub fn private_again(dir: &Path) {
+    let status = Command::new("chmod").args(["-R", "go-rwx"]).arg(dir).status().unwrap();
+    assert!(status.success());
+}
