@@ -156,6 +156,7 @@ fn main() {
             filed_by: None,
             version: 0,
             example: false,
+            state_since: None,
         };
         store.insert_submission(&record, &format!("lookup-{i}"), None).unwrap();
     }

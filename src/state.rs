@@ -60,6 +60,7 @@ impl AppState {
         limits: IntakeLimits,
         lifetimes: Lifetimes,
     ) -> AppState {
+        store.use_clock(clock.clone());
         let store = Arc::new(store);
         let audit = Arc::new(audit);
         let intake = Arc::new(IntakeState::new(limits, clock.clone()));

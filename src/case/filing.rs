@@ -333,6 +333,7 @@ impl Cases {
                 filed_by,
                 version: 0,
                 example,
+                state_since: None,
             };
             let lookup_key = self.store.receipt_lookup_key()?;
             // A witness's own submission is logged by day only (see

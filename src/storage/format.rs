@@ -10,8 +10,9 @@ use std::path::Path;
 use super::StorageError;
 use super::durable::sync_dir;
 
-/// The format this build writes and reads. Raise it with a migration.
-pub const CURRENT: u32 = 1;
+/// The format this build writes and reads. Raise it with a migration
+/// (`upgrade.rs`): 2 added `state_since` to statement records.
+pub const CURRENT: u32 = 2;
 
 const FILE: &str = "FORMAT";
 const PREFIX: &str = "testimony data format ";

@@ -27,6 +27,7 @@ pub mod format;
 mod objects;
 mod records;
 mod submissions;
+mod upgrade;
 
 use std::path::{Path, PathBuf};
 
@@ -240,6 +241,9 @@ pub struct Store {
     /// How many times the records were forced to disk (tests compare the
     /// work two code paths do).
     syncs: std::sync::atomic::AtomicU64,
+    /// What "today" is for the days the store stamps itself (a record's
+    /// `state_since`): the system clock unless the server gives its own.
+    clock: std::sync::RwLock<std::sync::Arc<dyn crate::clock::Clock>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -320,7 +324,9 @@ impl Store {
     }
 
     /// Marks a new data directory as complete (writes FORMAT, durably).
+    /// Records restored from a format-1 backup get their state's day first.
     pub fn complete_init(&self) -> Result<(), StorageError> {
+        upgrade::stamp_state_days(self)?;
         self.flush()?;
         format::write(&self.dir)
     }
@@ -346,14 +352,29 @@ impl Store {
 
     /// Opens an existing data directory: checks the format, takes the lock,
     /// and removes leftovers of interrupted writes.
+    /// A directory in an older format is upgraded first ([`upgrade`]),
+    /// after a backup, and the log says so.
     pub fn open(dir: &Path) -> Result<Store, StorageError> {
-        format::check(dir)?;
+        let older = upgrade::older_format(dir);
+        if older.is_none() {
+            format::check(dir)?;
+        }
         if !dir.join("db").is_dir() {
             return Err(StorageError::Corrupt("the record database (db/) is missing".into()));
         }
         let store = Self::open_unchecked(dir)?;
         if store.meta.get(META_SERVER)?.is_none() {
             return Err(StorageError::Corrupt("the server record is missing".into()));
+        }
+        if let Some(found) = older {
+            let done = upgrade::upgrade(&store, found)?;
+            tracing::warn!(
+                from = done.from,
+                to = done.to,
+                records = done.records_changed,
+                backup = %done.backup.display(),
+                "upgraded the data directory's format; the data as it was is in the backup named, a standard backup: move it off the server once the upgraded server works"
+            );
         }
         store.build_statement_versions()?;
         Ok(store)
@@ -420,7 +441,18 @@ impl Store {
             objects,
             feed: feed::Feed::default(),
             syncs: std::sync::atomic::AtomicU64::new(0),
+            clock: std::sync::RwLock::new(std::sync::Arc::new(crate::clock::SystemClock)),
         })
+    }
+
+    /// Makes the store date what it stamps by `clock` (the server's own,
+    /// which tests set).
+    pub fn use_clock(&self, clock: std::sync::Arc<dyn crate::clock::Clock>) {
+        *self.clock.write().unwrap_or_else(|p| p.into_inner()) = clock;
+    }
+
+    fn today(&self) -> crate::clock::Day {
+        self.clock.read().unwrap_or_else(|p| p.into_inner()).today()
     }
 
     pub fn dir(&self) -> &Path {
@@ -837,6 +869,7 @@ impl StatementRecords for Store {
         self.room()?;
         let mut record = record.clone();
         record.version = 1;
+        record.state_since = Some(record.received);
         let id = record.id.as_bytes().to_vec();
         let value = encode(&record)?;
         let lookup = receipt_lookup.as_bytes().to_vec();
@@ -911,6 +944,8 @@ impl Store {
             let mut record = before.clone();
             change(&mut record)?;
             record.version = before.version + 1;
+            // Kept by the store, so that no caller has to remember it.
+            record.state_since = if record.state != before.state { Some(self.today()) } else { before.state_since };
             let value = encode(&record)?;
             let pending: Vec<(Vec<u8>, &[u8])> =
                 audit_events.iter().map(|e| (crate::crypto::random_array::<16>().to_vec(), e.as_slice())).collect();

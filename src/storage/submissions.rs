@@ -107,4 +107,19 @@ pub struct SubmissionRecord {
     /// data directory.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub example: bool,
+    /// The day the statement entered its state: the day of receipt, then
+    /// the day of each change of state. Set by the store itself whenever
+    /// the state changes (never by callers), for retention. Format 1 did
+    /// not have it; the upgrade to format 2 gives every record the day of
+    /// the upgrade, so no retention period runs from before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_since: Option<Day>,
+}
+
+impl SubmissionRecord {
+    /// The day it entered its present state (the day of receipt for a
+    /// record that never had its day set).
+    pub fn in_state_since(&self) -> Day {
+        self.state_since.unwrap_or(self.received)
+    }
 }
