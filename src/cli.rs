@@ -36,6 +36,9 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup into a new (or empty) data directory.
     Restore(RestoreArgs),
+    /// Delete the statements the retention rules say are due, or (with
+    /// --dry-run) list them. The server does this itself once a day.
+    Purge(PurgeArgs),
     /// Print the server's public signing key (to publish, and to check
     /// evidence manifests and audit checkpoints with).
     PublicKey {
@@ -164,6 +167,24 @@ pub struct BackupArgs {
     /// print what it holds; exit non-zero if it is damaged.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "out"])]
     pub verify: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["dry_run", "apply"])))]
+pub struct PurgeArgs {
+    /// The data directory (the server must be stopped).
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The config file whose [retention] section holds the rules
+    /// (default: /etc/testimony/testimony.toml, if there is one).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// List what is due and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete what is due, each with its tombstone in the audit log.
+    #[arg(long)]
+    pub apply: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,13 @@ Config file keys (TOML; every key optional; unknown keys are refused):
   idle_minutes = 15                   signed out after this long idle
   absolute_hours = 12                 signed out this long after signing in
                                       (at most 8784, a year)
+
+  [retention]                         none by default: nothing is deleted
+  out_of_scope = 30                   days in a final state after which a
+  closed = 3650                         statement is deleted whole, daily;
+                                      only closed, out_of_scope, duplicate,
+                                      referred, finalized and withdrawn
+                                      may have a rule (see SECURITY.md)
 ";
 
 /// The TOML file, as written by an operator. Every field is optional.
@@ -70,6 +77,8 @@ pub struct ConfigFile {
     pub sessions: Option<SessionSettings>,
     /// Where the fonts served to witnesses are read from.
     pub fonts_dir: Option<PathBuf>,
+    /// Days after which statements in final states are deleted.
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// How long a reviewer's session lasts.
@@ -203,6 +212,7 @@ pub struct ServeConfig {
     pub intake: IntakeLimits,
     pub sessions: SessionSettings,
     pub fonts_dir: PathBuf,
+    pub retention: crate::retention::Retention,
 }
 
 impl ServeConfig {
@@ -262,7 +272,8 @@ impl ServeConfig {
             ));
         }
         let fonts_dir = crate::web::fonts::dir_or_default(file.fonts_dir);
-        Ok(ServeConfig { data, listen, review_listen, intake, sessions, fonts_dir })
+        let retention = file.retention.unwrap_or_default();
+        Ok(ServeConfig { data, listen, review_listen, intake, sessions, fonts_dir, retention })
     }
 }
 

@@ -55,6 +55,7 @@ pub mod custody;
 pub mod fuzzing;
 pub mod i18n;
 pub mod intake;
+pub mod retention;
 pub mod review;
 pub mod search;
 pub mod server;

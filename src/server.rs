@@ -102,8 +102,9 @@ pub async fn run(
 }
 
 /// Every minute: ends expired sessions (auditing each), rewrites the sealed
-/// index snapshots that are due, and drops the decrypted index of any desk
-/// no signed-in member holds any more.
+/// index snapshots that are due, drops the decrypted index of any desk no
+/// signed-in member holds any more, and once a day runs the retention
+/// purge.
 async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -115,6 +116,11 @@ async fn sweep_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
                     let live = state.auth.sessions.live_desks();
                     state.search.save_due_snapshots(&state.store, &live);
                     state.search.retain(&live);
+                    match state.purge_if_a_new_day() {
+                        Ok(0) => {}
+                        Ok(deleted) => tracing::info!(deleted, "retention: statements past their rule deleted (tombstones in the audit log)"),
+                        Err(e) => tracing::error!(error = %e, "retention: the daily purge stopped; it tries again tomorrow"),
+                    }
                 })
                 .await;
             }

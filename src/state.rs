@@ -31,6 +31,10 @@ pub struct AppState {
     /// The fonts both listeners serve (the system's, unless `serve` was
     /// given a `fonts_dir`).
     pub fonts: Arc<WebFonts>,
+    /// The retention rules (none unless `serve` was given some), and the
+    /// day they last ran.
+    pub retention: Arc<crate::retention::Retention>,
+    last_purge: Arc<std::sync::Mutex<Option<crate::clock::Day>>>,
 }
 
 impl AppState {
@@ -79,7 +83,25 @@ impl AppState {
             auth,
             search,
             fonts: WebFonts::system(),
+            retention: Arc::default(),
+            last_purge: Arc::default(),
         }
+    }
+
+    /// The retention purge, at most once a day (the sweeper asks every
+    /// minute): deletes the statements its rules say are due, each with
+    /// its tombstone in the audit log. Returns how many it deleted.
+    pub fn purge_if_a_new_day(&self) -> Result<usize, String> {
+        let today = self.clock.today();
+        {
+            let mut last = self.last_purge.lock().unwrap_or_else(|p| p.into_inner());
+            if self.retention.is_empty() || *last == Some(today) {
+                return Ok(0);
+            }
+            *last = Some(today);
+        }
+        let deleted = crate::retention::purge(&self.store, &self.audit, &self.retention, today)?;
+        Ok(deleted.len())
     }
 
     /// Moves witness events of past days into the audit log.

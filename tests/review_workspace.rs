@@ -636,6 +636,14 @@ async fn every_event_kind_is_emitted_by_the_action_that_should_emit_it() {
     w.clock.advance(Duration::from_secs(16 * 60));
     cy.get("/").await;
 
+    // Retention: the withdrawn statement's stub goes once its rule's day
+    // has passed.
+    let mut state = w.server.state.clone();
+    state.retention =
+        std::sync::Arc::new(testimony::retention::Retention::new([("withdrawn".to_string(), 1)]).unwrap());
+    w.clock.advance(Duration::from_secs(2 * 86_400));
+    assert_eq!(state.purge_if_a_new_day().unwrap(), 1, "the withdrawn stub");
+
     // The witness events of the day join the log after it; then stop.
     w.clock.advance(Duration::from_secs(86_400));
     w.server.state.release_witness_events().unwrap();

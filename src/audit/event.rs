@@ -145,12 +145,20 @@ pub enum Event {
         bytes: u64,
         sha256: String,
     },
+
+    // --- retention ---
+    /// The tombstone of a statement deleted under a retention rule: its
+    /// state and the rule's days (the object is its id; the time its day).
+    RetentionPurged {
+        state: String,
+        days: u32,
+    },
 }
 
 /// Every event kind's name, in declaration order. `kind_index` below is an
 /// exhaustive match, so adding a variant without listing it here fails to
 /// compile; the tests check that each kind is emitted by its action.
-pub const KINDS: [&str; 40] = [
+pub const KINDS: [&str; 41] = [
     "data_directory_created",
     "server_started",
     "server_stopped",
@@ -191,6 +199,7 @@ pub const KINDS: [&str; 40] = [
     "consent_withdrawn",
     "purge_done",
     "torn_record_cut",
+    "retention_purged",
 ];
 
 /// The kinds only recovery after a crash emits, never an action (tests of
@@ -242,6 +251,7 @@ impl Event {
             ConsentWithdrawn => 37,
             PurgeDone => 38,
             TornRecordCut { .. } => 39,
+            RetentionPurged { .. } => 40,
         }
     }
 
@@ -268,6 +278,7 @@ mod tests {
             Event::StateChanged { from: "a".into(), to: "b".into() },
             Event::PurgeDone,
             Event::WitnessFollowUp,
+            Event::RetentionPurged { state: "closed".into(), days: 30 },
         ];
         for e in samples {
             assert_eq!(KINDS[e.kind_index()], e.name());

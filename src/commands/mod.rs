@@ -8,6 +8,7 @@ mod demo;
 mod evidence;
 mod export;
 mod init;
+mod purge;
 
 pub use init::initialize;
 pub mod self_check;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Audit(AuditCommand::Checkpoint { data }) => audit::checkpoint(&data),
         Command::Export(args) => export::run(&args),
         Command::Backup(args) => backup::backup(&args),
+        Command::Purge(args) => purge::run(&args),
         Command::Restore(args) => backup::restore(&args),
         Command::PublicKey { data } => evidence::public_key(&data),
         Command::VerifyManifest { file, public_key } => evidence::verify_manifest(&file, public_key.as_deref()),

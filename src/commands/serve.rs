@@ -33,6 +33,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let fonts = WebFonts::load(&config.fonts_dir);
         fonts.report();
         state.fonts = Arc::new(fonts);
+        state.retention = Arc::new(config.retention.clone());
         server::run(state, listeners, stop).await
     })
 }

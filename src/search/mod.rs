@@ -528,6 +528,13 @@ impl SearchIndex {
     /// for every change to a statement, after it is durable).
     pub fn apply(&self, change: &StatementChange) {
         let record = &change.record;
+        if let ChangeKind::Deleted = change.kind {
+            if let Some(d) = self.desks.write().unwrap_or_else(|p| p.into_inner()).get_mut(&record.desk) {
+                d.entries.remove(&record.id);
+                d.changes.fetch_add(1, Ordering::SeqCst);
+            }
+            return;
+        }
         if let ChangeKind::Moved { from } = &change.kind
             && let Some(d) = self.desks.write().unwrap_or_else(|p| p.into_inner()).get_mut(from)
         {

@@ -24,6 +24,9 @@ pub enum ChangeKind {
     Moved { from: DeskId },
     /// The witness withdrew: content purged, the record kept as a stub.
     Purged,
+    /// Deleted whole under the retention rules: the record (as it was
+    /// last) is gone from the store.
+    Deleted,
 }
 
 /// One committed change, with the record as stored after it.

@@ -926,6 +926,54 @@ impl StatementRecords for Store {
 }
 
 impl Store {
+    /// Deletes a statement whole (the retention purge): its record, its
+    /// receipt's lookup and its version entry in one transaction, then its
+    /// files. Returns the record as it was, or None if it was already
+    /// gone. The caller audits first.
+    pub fn delete_submission(&self, id: &str) -> Result<Option<SubmissionRecord>, StorageError> {
+        self.room()?;
+        let key = id.as_bytes().to_vec();
+        let Some(current) = self.submissions.get(&key)? else { return Ok(None) };
+        let record: SubmissionRecord = decode(&current)?;
+        // The receipt's lookup names the record; found by its value.
+        let mut lookups = Vec::new();
+        for kv in self.receipts.iter() {
+            let (lookup, owner) = kv?;
+            if owner.as_ref() == key.as_slice() {
+                lookups.push(lookup);
+            }
+        }
+        let result =
+            (&self.submissions, &self.receipts, &self.statement_versions).transaction(|(subs, receipts, versions)| {
+                if subs.get(&key)?.as_deref() != Some(&current[..]) {
+                    return sled::transaction::abort(());
+                }
+                subs.remove(key.as_slice())?;
+                versions.remove(key.as_slice())?;
+                for lookup in &lookups {
+                    receipts.remove(lookup)?;
+                }
+                Ok(())
+            });
+        match result {
+            Ok(()) => {}
+            Err(sled::transaction::TransactionError::Abort(())) => {
+                return Err(StorageError::Corrupt(
+                    "the statement changed while it was being deleted; try again".into(),
+                ));
+            }
+            Err(sled::transaction::TransactionError::Storage(e)) => return Err(e.into()),
+        }
+        self.flush()?;
+        for file in &record.files {
+            for object in std::iter::once(&file.object).chain(file.cleaned.iter()) {
+                self.objects.remove_if_present(object)?;
+            }
+        }
+        self.feed.publish(ChangeKind::Deleted, record.clone());
+        Ok(Some(record))
+    }
+
     /// Both ways of changing a submission record (see the trait).
     fn modify(
         &self,
