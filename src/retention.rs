@@ -24,10 +24,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::audit::{Actor, AuditLog, Event, NewEntry};
+use crate::audit::{Actor, AuditLog, Event, NewEntry, Outcome};
 use crate::case::workflow::WorkflowState;
 use crate::clock::Day;
-use crate::storage::{StatementRecords, Store, SubmissionRecord};
+use crate::storage::{StatementRecords, StorageError, Store, SubmissionRecord};
 
 /// The states a rule may name: a reviewer (or the witness) has finished
 /// with the statement.
@@ -129,12 +129,27 @@ pub fn purge(store: &Store, audit: &AuditLog, rules: &Retention, today: Day) -> 
         // Read again: a reviewer may have changed its state since.
         let Some(record) = store.submission(&item.id).map_err(|e| e.to_string())? else { continue };
         let Some(days) = rules.due(&record, today) else { continue };
-        let tombstone = Event::RetentionPurged { state: record.state.code().to_string(), days };
+        let tombstone = || Event::RetentionPurged { state: record.state.code().to_string(), days };
         audit
-            .append(NewEntry::by(Actor::System, tombstone).on(&item.id).on_day(today))
+            .append(NewEntry::by(Actor::System, tombstone()).on(&item.id).on_day(today))
             .map_err(|e| format!("cannot write the audit log, so nothing more was deleted: {e}"))?;
-        store.delete_submission(&item.id).map_err(|e| format!("deleting {}: {e}", item.id))?;
-        deleted.push(item);
+        // Only the version judged due: one a reviewer reopened since stays.
+        match store.delete_submission(&item.id, record.version) {
+            Ok(_) => {
+                crate::search::snapshot::discard(store.dir(), &record.desk);
+                deleted.push(item);
+            }
+            Err(e) => {
+                // The log must not claim a deletion that did not happen.
+                let failed =
+                    NewEntry::by(Actor::System, tombstone()).on(&item.id).on_day(today).outcome(Outcome::Failed);
+                let _ = audit.append(failed);
+                if matches!(e, StorageError::Changed) {
+                    continue;
+                }
+                return Err(format!("deleting {}: {e}", item.id));
+            }
+        }
     }
     Ok(deleted)
 }

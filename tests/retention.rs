@@ -69,6 +69,15 @@ async fn the_daily_purge_deletes_what_is_due_and_only_that_with_tombstones() {
         assert!(r.status().is_success() || r.status().is_redirection(), "{state}: {}", r.status());
     }
     let files_before = files_in(&site.data.join("objects"));
+    // The unlock wrote the desk's sealed index snapshot (on its own thread).
+    let snapshot_count = || std::fs::read_dir(site.data.join("index")).map(|d| d.count()).unwrap_or(0);
+    for _ in 0..100 {
+        if snapshot_count() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(snapshot_count(), 1, "a snapshot to discard");
 
     // Day 29: nothing is due yet.
     clock.advance(29 * DAY);
@@ -89,6 +98,9 @@ async fn the_daily_purge_deletes_what_is_due_and_only_that_with_tombstones() {
     }
     let files_after = files_in(&site.data.join("objects"));
     assert_eq!(files_before - files_after, 1, "its file is deleted");
+    // No sealed index snapshot still holds its words (the next one is
+    // written without them).
+    assert_eq!(snapshot_count(), 0, "the desk's snapshot was discarded");
     // The reviewers' list no longer shows it (the index follows). A month
     // on, the reviewer signs in again.
     let reviewer = Reviewer::sign_in(&server, &site, "ada", &secret, &clock).await;
@@ -101,6 +113,15 @@ async fn the_daily_purge_deletes_what_is_due_and_only_that_with_tombstones() {
     assert!(tombstone.contains(&ids[0]) && tombstone.contains("out_of_scope") && tombstone.contains("\"days\":30"));
     assert!(tombstone.contains(&format!("\"time\":\"{today}\"")), "by day: {tombstone}");
     assert!(!log.contains("Not about us"), "never content");
+
+    // A statement changed after it was judged due (a reviewer reopened
+    // it) is not deleted: only the version judged is.
+    let current = server.state.store.submission(&ids[3]).unwrap().unwrap().version;
+    assert!(matches!(
+        server.state.store.delete_submission(&ids[3], current + 1),
+        Err(testimony::storage::StorageError::Changed)
+    ));
+    assert!(server.state.store.submission(&ids[3]).unwrap().is_some());
 
     // Years later the closed one goes too; the one on hold and the one
     // still being read never do.

@@ -376,12 +376,18 @@ impl SearchIndex {
         total.store(current.len(), Ordering::SeqCst);
         let generations: HashSet<u32> = keys.iter().map(|(g, _)| *g).collect();
         let mut fresh: HashSet<String> = HashSet::new();
+        // Whether the snapshot holds entries no longer current (deleted,
+        // changed): then it is rewritten even if nothing had to be
+        // decrypted, so a deleted statement does not linger in it.
+        let mut outdated = false;
         match snapshot::read(store.dir(), desk, keys) {
             Ok((vocabulary, entries)) => {
+                let read = entries.len();
                 let kept: Vec<Entry> = entries
                     .into_iter()
                     .filter(|e| current.get(&e.id) == Some(&e.version) && generations.contains(&e.generation))
                     .collect();
+                outdated = kept.len() < read;
                 fresh.extend(kept.iter().map(|e| e.id.clone()));
                 let kept = self.insert_from(desk, &vocabulary, kept);
                 done.fetch_add(kept, Ordering::SeqCst);
@@ -417,7 +423,7 @@ impl SearchIndex {
                 });
             }
         });
-        if !stale.is_empty()
+        if (!stale.is_empty() || outdated)
             && let Err(e) = self.write_snapshot(store, desk)
         {
             tracing::warn!(error = %e, "cannot write a desk's index snapshot");
@@ -478,8 +484,9 @@ impl SearchIndex {
         let count = entries.len();
         let mut map = self.desks.write().unwrap_or_else(|p| p.into_inner());
         let Some(d) = map.get_mut(desk) else { return 0 };
-        let numbers = d.vocabulary.absorb(vocabulary);
-        let same = numbers.iter().enumerate().all(|(i, n)| i as u32 == *n);
+        let numbers = d.vocabulary.absorb(vocabulary, entries.iter().map(|e| &e.text));
+        // Every number the kept keys use is where it was: nothing to rewrite.
+        let same = numbers.iter().enumerate().all(|(i, n)| i as u32 == *n || *n == text::UNUSED);
         d.entries.reserve(count);
         for mut e in entries {
             if d.entries.get(&e.id).is_some_and(|existing| existing.version > e.version) {

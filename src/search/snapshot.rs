@@ -77,6 +77,19 @@ fn path(data: &Path, desk: &DeskId) -> Option<PathBuf> {
         .then(|| dir(data).join(format!("{}.sealed", desk.0)))
 }
 
+/// Removes `desk`'s snapshot, if any (after a statement of the desk was
+/// deleted: the next unlock decrypts what it must and writes a new one).
+/// A snapshot is only ever a shortcut, so failing to remove it is logged,
+/// not fatal.
+pub fn discard(data: &Path, desk: &DeskId) {
+    if let Some(path) = path(data, desk)
+        && let Err(e) = std::fs::remove_file(&path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, "cannot remove a desk's index snapshot after a deletion");
+    }
+}
+
 /// Writes `entries` as `desk`'s snapshot, sealed to `key` (the newest desk
 /// key the index holds), replacing any older one atomically. The
 /// vocabulary is written most used piece first, and the keys renumbered
@@ -98,9 +111,10 @@ pub fn write<'a>(
     let mut tag = mac(key);
     sealed.write_all(MAGIC)?;
     tag.update(MAGIC);
-    let header = Header { desk: desk.clone(), pieces: vocabulary.len() as u64, entries: count as u64 };
-    frame(&mut sealed, &mut tag, &header)?;
+    // Only the pieces the entries use: a deleted statement's words go.
     let (new_numbers, order) = vocabulary.by_use(entries.clone().map(|e| &e.text));
+    let header = Header { desk: desk.clone(), pieces: order.len() as u64, entries: count as u64 };
+    frame(&mut sealed, &mut tag, &header)?;
     let pieces: Vec<&str> = order.iter().filter_map(|&n| vocabulary.piece_numbered(n)).collect();
     for chunk in pieces.chunks(PIECES_PER_FRAME) {
         frame(&mut sealed, &mut tag, &chunk)?;

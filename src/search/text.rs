@@ -229,15 +229,28 @@ impl Vocabulary {
         }
     }
 
-    /// Adds `other`'s pieces; returns what each of `other`'s numbers is
-    /// here, for [`Vocabulary::renumber`].
-    pub fn absorb(&mut self, other: &Vocabulary) -> Vec<u32> {
-        other.pieces().map(|p| self.number(p)).collect()
+    /// Adds the pieces of `other` that `keys` use; returns what each of
+    /// `other`'s numbers is here ([`UNUSED`] for those left out), for
+    /// [`Vocabulary::renumber`].
+    pub fn absorb<'a>(&mut self, other: &Vocabulary, keys: impl Iterator<Item = &'a SearchText>) -> Vec<u32> {
+        let mut used = vec![false; other.len()];
+        for key in keys {
+            if let SearchText::Pieces(bytes) = key {
+                for n in numbers(bytes).map_while(|n| n) {
+                    if let Some(flag) = used.get_mut(n as usize) {
+                        *flag = true;
+                    }
+                }
+            }
+        }
+        other.pieces().zip(used).map(|(p, used)| if used { self.number(p) } else { UNUSED }).collect()
     }
 
-    /// An order of this vocabulary's pieces, the most used in `keys`
-    /// first (so they get the one-byte numbers): each piece's new number
-    /// by its old, and the old numbers in their new order.
+    /// The pieces `keys` use, the most used first (so they get the
+    /// one-byte numbers): each piece's new number by its old ([`UNUSED`]
+    /// for a piece no key uses), and the old numbers in their new order.
+    /// Pieces no key uses are left out: the words of a statement deleted,
+    /// withdrawn or moved away must not outlive it in a snapshot.
     pub fn by_use<'a>(&self, keys: impl Iterator<Item = &'a SearchText>) -> (Vec<u32>, Vec<u32>) {
         let mut uses = vec![0u64; self.ends.len()];
         for key in keys {
@@ -249,10 +262,10 @@ impl Vocabulary {
                 }
             }
         }
-        let mut order: Vec<u32> = (0..self.ends.len() as u32).collect();
+        let mut order: Vec<u32> = (0..self.ends.len() as u32).filter(|&n| uses[n as usize] > 0).collect();
         // Stable: pieces used alike keep the order they were first seen in.
         order.sort_by_key(|&n| std::cmp::Reverse(uses[n as usize]));
-        let mut new = vec![0u32; order.len()];
+        let mut new = vec![UNUSED; self.ends.len()];
         for (to, &from) in order.iter().enumerate() {
             new[from as usize] = to as u32;
         }
@@ -273,7 +286,11 @@ impl Vocabulary {
             SearchText::Pieces(bytes) => {
                 let mut out = Vec::with_capacity(bytes.len());
                 for n in numbers(bytes) {
-                    push_number(&mut out, *map.get(n? as usize)?);
+                    let to = *map.get(n? as usize)?;
+                    if to == UNUSED {
+                        return None;
+                    }
+                    push_number(&mut out, to);
                 }
                 Some(SearchText::Pieces(out.into_boxed_slice()))
             }
@@ -409,6 +426,10 @@ impl Vocabulary {
         })
     }
 }
+
+/// The new number of a piece left out (no key uses it): never written
+/// into a key, since no key names the piece.
+pub const UNUSED: u32 = u32::MAX;
 
 /// A folded query key prepared against one vocabulary.
 pub struct Needle {
@@ -605,7 +626,7 @@ mod tests {
         }
         let mut first = SearchText::new("night bus camp");
         a.settle(&mut first);
-        let map = a.absorb(&b);
+        let map = a.absorb(&b, in_b.iter());
         for (text, key) in in_b.iter().zip(KEYS.iter().rev()) {
             let moved = Vocabulary::renumber(text, &map).unwrap();
             assert!(a.holds(&moved));
@@ -628,6 +649,10 @@ mod tests {
         }
         let (new, order) = vocabulary.by_use(keys.iter());
         let ordered: Vec<&str> = order.iter().map(|&n| vocabulary.piece_numbered(n).unwrap()).collect();
+        // A piece only a key no longer held used is left out.
+        let (_, kept) = vocabulary.by_use(keys[1..].iter());
+        let kept: Vec<&str> = kept.iter().map(|&n| vocabulary.piece_numbered(n).unwrap()).collect();
+        assert_eq!(kept, ["camp ", "camp", "night", "night "], "no rare, no once");
         // Used twice each, then once each; ties in the order first seen.
         assert_eq!(ordered, ["camp", "camp ", "rare ", "once ", "night", "night "]);
         let renumbered = Vocabulary::from_pieces(ordered).unwrap();

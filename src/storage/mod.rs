@@ -61,6 +61,12 @@ pub enum StorageError {
     OlderFormat { found: u32, supported: u32 },
     #[error("the data directory is in use by another process (is `testimony serve` running?)")]
     InUse,
+    #[error("the statement changed since it was checked, so it was left as it is")]
+    Changed,
+    #[error(
+        "the data directory needs an upgrade to a newer format, and the backup taken before it failed, so nothing was changed ({0}); free space for a copy of the data directory, or restore this build's predecessor"
+    )]
+    UpgradeStopped(String),
     #[error("the data directory is damaged: {0}")]
     Corrupt(String),
     #[error("no such record")]
@@ -930,11 +936,18 @@ impl Store {
     /// receipt's lookup and its version entry in one transaction, then its
     /// files. Returns the record as it was, or None if it was already
     /// gone. The caller audits first.
-    pub fn delete_submission(&self, id: &str) -> Result<Option<SubmissionRecord>, StorageError> {
+    ///
+    /// Only the version `checked` (the one the caller judged due) is
+    /// deleted: a record changed since (a reviewer reopened it) is left
+    /// alone, and Err(Changed) says so.
+    pub fn delete_submission(&self, id: &str, checked: u64) -> Result<Option<SubmissionRecord>, StorageError> {
         self.room()?;
         let key = id.as_bytes().to_vec();
         let Some(current) = self.submissions.get(&key)? else { return Ok(None) };
         let record: SubmissionRecord = decode(&current)?;
+        if record.version != checked {
+            return Err(StorageError::Changed);
+        }
         // The receipt's lookup names the record; found by its value.
         let mut lookups = Vec::new();
         for kv in self.receipts.iter() {

@@ -72,21 +72,37 @@ pub(super) fn stamp_state_days(store: &Store) -> Result<u64, StorageError> {
 fn back_up(store: &Store, found: u32) -> Result<PathBuf, StorageError> {
     let dir = store.dir().join("upgrade-backups");
     create_private_dir(&dir)?;
-    let target = dir.join(format!("format-{found}-{}.backup", store.today()));
-    if target.exists() {
-        return Ok(target);
+    // One taken by an earlier, interrupted run (on any day) is the data as
+    // it was: keep it rather than take a second.
+    let prefix = format!("format-{found}-");
+    for entry in fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with(&prefix) && name.ends_with(".backup") {
+            return Ok(path);
+        }
     }
-    let partial = dir.join(format!(".format-{found}.backup.partial"));
-    let file = fs::File::create(&partial)?;
-    let mut out = BufWriter::new(&file);
-    crate::backup::write(store, &mut out).map_err(|e| {
-        StorageError::Corrupt(format!("the backup before the upgrade failed, so nothing was changed: {e}"))
-    })?;
-    out.flush()?;
-    drop(out);
-    file.sync_all()?;
-    fs::rename(&partial, &target)?;
-    sync_dir(&dir)?;
+    let target = dir.join(format!("{prefix}{}.backup", store.today()));
+    let partial = dir.join(format!(".{prefix}backup.partial"));
+    let written = (|| -> Result<(), StorageError> {
+        let file = fs::File::create(&partial)?;
+        let mut out = BufWriter::new(&file);
+        crate::backup::write(store, &mut out).map_err(StorageError::UpgradeStopped)?;
+        out.flush()?;
+        drop(out);
+        file.sync_all()?;
+        fs::rename(&partial, &target)?;
+        sync_dir(&dir)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        // Nothing was changed; a half backup must not keep the disk full.
+        let _ = fs::remove_file(&partial);
+        return Err(match e {
+            StorageError::UpgradeStopped(_) => e,
+            other => StorageError::UpgradeStopped(other.to_string()),
+        });
+    }
     Ok(target)
 }
 
