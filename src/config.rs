@@ -54,7 +54,7 @@ Config file keys (TOML; every key optional; unknown keys are refused):
   out_of_scope = 30                   days in a final state after which a
   closed = 3650                         statement is deleted whole, daily;
                                       only closed, out_of_scope, duplicate,
-                                      referred, finalized and withdrawn
+                                      referred and withdrawn
                                       may have a rule (see SECURITY.md)
 ";
 

@@ -30,8 +30,10 @@ use crate::clock::Day;
 use crate::storage::{StatementRecords, StorageError, Store, SubmissionRecord};
 
 /// The states a rule may name: a reviewer (or the witness) has finished
-/// with the statement.
-pub const PURGEABLE: [&str; 6] = ["closed", "out_of_scope", "duplicate", "referred", "finalized", "withdrawn"];
+/// with the statement. Not `finalized`: a finalized statement is
+/// documented evidence on its way to a referral or a report, which no
+/// rule should delete behind its reviewers' backs.
+pub const PURGEABLE: [&str; 5] = ["closed", "out_of_scope", "duplicate", "referred", "withdrawn"];
 
 /// The rules: days in a state, by the state's code.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -161,7 +163,7 @@ mod tests {
     #[test]
     fn only_final_states_may_have_a_rule_and_never_of_zero_days() {
         assert!(Retention::new([("out_of_scope".into(), 30), ("closed".into(), 3650)]).is_ok());
-        for never in ["on_hold", "security_review", "received", "in_review"] {
+        for never in ["on_hold", "security_review", "received", "in_review", "finalized"] {
             let refused = Retention::new([(never.to_string(), 30)]).unwrap_err();
             assert!(refused.contains("never deleted"), "{refused}");
         }
