@@ -227,7 +227,13 @@ async fn a_witness_whose_upload_runs_the_disk_out_is_told_in_their_language_and_
     assert!(given_back(free).await, "the refused upload's partial file is removed, its space given back");
 
     // 2. Something else fills the disk to the last byte while a witness
-    //    uploads: the sealing thread meets a real ENOSPC.
+    //    uploads: the sealing thread meets a real ENOSPC. First the same
+    //    30 MiB free again, whatever the record database has written
+    //    meanwhile (under a loaded CI it wrote enough to leave the upload
+    //    refused at the door, below the floor, before the disk could fill).
+    std::fs::remove_file(&filler).unwrap();
+    let filler = disk.fill_leaving(30 << 20);
+    let free = server.state.store.free_space().unwrap();
     let second_filler = disk.path().join("filler2");
     let (path, filled) = (second_filler.clone(), Arc::new(std::sync::atomic::AtomicBool::new(false)));
     let done = filled.clone();
