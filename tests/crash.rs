@@ -330,15 +330,7 @@ fn a_restore_killed_half_way_is_never_served_and_the_next_restore_works() {
 }
 
 fn site_serving(data: &std::path::Path) -> Server {
-    Server::start(&[
-        "serve",
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--review-listen",
-        "127.0.0.1:0",
-    ])
+    Server::serving(data, &[])
 }
 
 // --- reviewer actions, killed half way ---------------------------------------

@@ -146,18 +146,6 @@ async fn upload(
     (status, answer)
 }
 
-fn object_files(data: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for shard in std::fs::read_dir(data.join("objects")).unwrap() {
-        let shard = shard.unwrap().path();
-        if shard.is_dir() {
-            found.extend(std::fs::read_dir(&shard).unwrap().map(|e| e.unwrap().path()));
-        }
-    }
-    found.sort();
-    found
-}
-
 /// The page a refused witness gets is entirely in their language.
 fn assert_refused_in_uyghur(status: u16, page: &str) {
     assert_eq!(status, 503, "{page}");

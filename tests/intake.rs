@@ -735,15 +735,7 @@ async fn a_backup_taken_while_serving_restores_into_a_working_data_directory() {
     }
     private_again(&restored);
     // The restored directory serves, and the witness's receipt still works.
-    let again = Server::start(&[
-        "serve",
-        "--data",
-        restored.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--review-listen",
-        "127.0.0.1:0",
-    ]);
+    let again = Server::serving(&restored, &[]);
     let page =
         http().post(format!("{}/followup", again.public)).form(&[("receipt", receipt.as_str())]).send().await.unwrap();
     assert_eq!(page.status(), 200);

@@ -68,7 +68,7 @@ async fn the_daily_purge_deletes_what_is_due_and_only_that_with_tombstones() {
             .await;
         assert!(r.status().is_success() || r.status().is_redirection(), "{state}: {}", r.status());
     }
-    let files_before = files_in(&site.data.join("objects"));
+    let files_before = object_files(&site.data).len();
     // The unlock wrote the desk's sealed index snapshot (on its own thread).
     let snapshot_count = || std::fs::read_dir(site.data.join("index")).map(|d| d.count()).unwrap_or(0);
     for _ in 0..100 {
@@ -96,7 +96,7 @@ async fn the_daily_purge_deletes_what_is_due_and_only_that_with_tombstones() {
     for (i, receipt) in receipts.iter().enumerate().skip(1) {
         assert!(followup_finds(&server, receipt).await, "statement {i} survives");
     }
-    let files_after = files_in(&site.data.join("objects"));
+    let files_after = object_files(&site.data).len();
     assert_eq!(files_before - files_after, 1, "its file is deleted");
     // No sealed index snapshot still holds its words (the next one is
     // written without them).
@@ -132,10 +132,6 @@ async fn the_daily_purge_deletes_what_is_due_and_only_that_with_tombstones() {
     assert!(server.state.store.submission(&ids[3]).unwrap().is_some(), "still received: no rule");
     server.stop().await;
     assert!(run(&["audit", "verify", "--data", site.data_arg()]).status.success());
-}
-
-fn files_in(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).map(|p| if p.is_dir() { files_in(&p) } else { 1 }).sum()
 }
 
 #[test]

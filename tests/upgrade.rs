@@ -37,15 +37,7 @@ async fn a_format_1_directory_is_upgraded_with_a_backup_first_and_loses_nothing(
     assert_eq!(format_of(&data), "testimony data format 1");
 
     // The server opens it, upgrades it and says so, then serves it.
-    let server = Server::start(&[
-        "serve",
-        "--data",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--review-listen",
-        "127.0.0.1:0",
-    ]);
+    let server = Server::serving(&data, &[]);
     // The witness's receipt from before the upgrade still opens their page.
     let receipt = std::fs::read_to_string(fixture().join("receipt.txt")).unwrap();
     let page = http()

@@ -115,7 +115,7 @@ pub fn write<'a>(
     let (new_numbers, order) = vocabulary.by_use(entries.clone().map(|e| &e.text));
     let header = Header { desk: desk.clone(), pieces: order.len() as u64, entries: count as u64 };
     frame(&mut sealed, &mut tag, &header)?;
-    let pieces: Vec<&str> = order.iter().filter_map(|&n| vocabulary.piece_numbered(n)).collect();
+    let pieces: Vec<&str> = order.iter().filter_map(|&n| vocabulary.piece(n)).collect();
     for chunk in pieces.chunks(PIECES_PER_FRAME) {
         frame(&mut sealed, &mut tag, &chunk)?;
     }

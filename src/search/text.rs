@@ -188,7 +188,7 @@ impl Vocabulary {
     }
 
     /// Piece number `n`.
-    fn piece(&self, n: u32) -> Option<&str> {
+    pub fn piece(&self, n: u32) -> Option<&str> {
         piece_in(&self.text, &self.ends, n)
     }
 
@@ -233,25 +233,12 @@ impl Vocabulary {
     /// `other`'s numbers is here ([`UNUSED`] for those left out), for
     /// [`Vocabulary::renumber`].
     pub fn absorb<'a>(&mut self, other: &Vocabulary, keys: impl Iterator<Item = &'a SearchText>) -> Vec<u32> {
-        let mut used = vec![false; other.len()];
-        for key in keys {
-            if let SearchText::Pieces(bytes) = key {
-                for n in numbers(bytes).map_while(|n| n) {
-                    if let Some(flag) = used.get_mut(n as usize) {
-                        *flag = true;
-                    }
-                }
-            }
-        }
-        other.pieces().zip(used).map(|(p, used)| if used { self.number(p) } else { UNUSED }).collect()
+        let uses = other.uses(keys);
+        other.pieces().zip(uses).map(|(p, uses)| if uses > 0 { self.number(p) } else { UNUSED }).collect()
     }
 
-    /// The pieces `keys` use, the most used first (so they get the
-    /// one-byte numbers): each piece's new number by its old ([`UNUSED`]
-    /// for a piece no key uses), and the old numbers in their new order.
-    /// Pieces no key uses are left out: the words of a statement deleted,
-    /// withdrawn or moved away must not outlive it in a snapshot.
-    pub fn by_use<'a>(&self, keys: impl Iterator<Item = &'a SearchText>) -> (Vec<u32>, Vec<u32>) {
+    /// How many times `keys` (of this vocabulary) use each piece.
+    fn uses<'a>(&self, keys: impl Iterator<Item = &'a SearchText>) -> Vec<u64> {
         let mut uses = vec![0u64; self.ends.len()];
         for key in keys {
             if let SearchText::Pieces(bytes) = key {
@@ -262,6 +249,16 @@ impl Vocabulary {
                 }
             }
         }
+        uses
+    }
+
+    /// The pieces `keys` use, the most used first (so they get the
+    /// one-byte numbers): each piece's new number by its old ([`UNUSED`]
+    /// for a piece no key uses), and the old numbers in their new order.
+    /// Pieces no key uses are left out: the words of a statement deleted,
+    /// withdrawn or moved away must not outlive it in a snapshot.
+    pub fn by_use<'a>(&self, keys: impl Iterator<Item = &'a SearchText>) -> (Vec<u32>, Vec<u32>) {
+        let uses = self.uses(keys);
         let mut order: Vec<u32> = (0..self.ends.len() as u32).filter(|&n| uses[n as usize] > 0).collect();
         // Stable: pieces used alike keep the order they were first seen in.
         order.sort_by_key(|&n| std::cmp::Reverse(uses[n as usize]));
@@ -270,11 +267,6 @@ impl Vocabulary {
             new[from as usize] = to as u32;
         }
         (new, order)
-    }
-
-    /// Piece number `n`, for writing a vocabulary out in another order.
-    pub fn piece_numbered(&self, n: u32) -> Option<&str> {
-        self.piece(n)
     }
 
     /// Rewrites a key of another vocabulary with `map` (from
@@ -344,8 +336,9 @@ impl Vocabulary {
     }
 
     /// Whether the key `text` holds contains any of `needles` (already
-    /// folded). For one key; a search over many prepares its needles once
-    /// ([`Vocabulary::needle`], [`Vocabulary::matches`]).
+    /// folded). For the tests' one key at a time; a search prepares its
+    /// needles once ([`Vocabulary::needle`], [`Vocabulary::matches`]).
+    #[cfg(test)]
     pub fn contains_any(&self, text: &SearchText, needles: &[String]) -> bool {
         let needles: Vec<Needle> = needles.iter().map(|n| self.needle(n)).collect();
         self.matches(text, &needles)
@@ -648,10 +641,10 @@ mod tests {
             vocabulary.settle(key);
         }
         let (new, order) = vocabulary.by_use(keys.iter());
-        let ordered: Vec<&str> = order.iter().map(|&n| vocabulary.piece_numbered(n).unwrap()).collect();
+        let ordered: Vec<&str> = order.iter().map(|&n| vocabulary.piece(n).unwrap()).collect();
         // A piece only a key no longer held used is left out.
         let (_, kept) = vocabulary.by_use(keys[1..].iter());
-        let kept: Vec<&str> = kept.iter().map(|&n| vocabulary.piece_numbered(n).unwrap()).collect();
+        let kept: Vec<&str> = kept.iter().map(|&n| vocabulary.piece(n).unwrap()).collect();
         assert_eq!(kept, ["camp ", "camp", "night", "night "], "no rare, no once");
         // Used twice each, then once each; ties in the order first seen.
         assert_eq!(ordered, ["camp", "camp ", "rare ", "once ", "night", "night "]);

@@ -361,10 +361,11 @@ impl Store {
     /// A directory in an older format is upgraded first ([`upgrade`]),
     /// after a backup, and the log says so.
     pub fn open(dir: &Path) -> Result<Store, StorageError> {
-        let older = upgrade::older_format(dir);
-        if older.is_none() {
-            format::check(dir)?;
-        }
+        let older = match format::check(dir) {
+            Ok(()) => None,
+            Err(StorageError::OlderFormat { found, .. }) => Some(found),
+            Err(e) => return Err(e),
+        };
         if !dir.join("db").is_dir() {
             return Err(StorageError::Corrupt("the record database (db/) is missing".into()));
         }

@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::durable::sync_dir;
 use super::{StorageError, Store, SubmissionRecord, create_private_dir, decode, encode, format};
@@ -104,12 +104,4 @@ fn back_up(store: &Store, found: u32) -> Result<PathBuf, StorageError> {
         });
     }
     Ok(target)
-}
-
-/// The FORMAT line's version in `dir`, if it is older than this build's.
-pub(super) fn older_format(dir: &Path) -> Option<u32> {
-    match format::check(dir) {
-        Err(StorageError::OlderFormat { found, .. }) => Some(found),
-        _ => None,
-    }
 }

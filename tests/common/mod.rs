@@ -142,10 +142,7 @@ impl Site {
     }
 
     pub fn serve(&self, extra: &[&str]) -> Server {
-        let mut args =
-            vec!["serve", "--data", self.data_arg(), "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"];
-        args.extend_from_slice(extra);
-        Server::start(&args)
+        Server::serving(&self.data, extra)
     }
 }
 
@@ -159,6 +156,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// `testimony serve` of `data`, both listeners on free loopback ports.
+    pub fn serving(data: &Path, extra: &[&str]) -> Server {
+        let data = data.to_str().unwrap();
+        let mut args = vec!["serve", "--data", data, "--listen", "127.0.0.1:0", "--review-listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+
     pub fn start(args: &[&str]) -> Server {
         let mut child =
             bin().args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
@@ -519,4 +524,18 @@ impl Drop for SmallDisk {
 pub fn private_again(dir: &Path) {
     let status = Command::new("chmod").args(["-R", "go-rwx"]).arg(dir).status().unwrap();
     assert!(status.success());
+}
+
+/// The sealed objects' files in a data directory (those being written,
+/// under `.partial`, included), sorted.
+pub fn object_files(data: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for shard in std::fs::read_dir(data.join("objects")).unwrap() {
+        let shard = shard.unwrap().path();
+        if shard.is_dir() {
+            found.extend(std::fs::read_dir(&shard).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    found.sort();
+    found
 }
